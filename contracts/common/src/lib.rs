@@ -12,6 +12,8 @@
 //! - [`token`]: moving COR in and out of a contract through the ERC-20 interface,
 //!   including EIP-2612 permits.
 //! - [`bps`]: basis-point arithmetic, checked.
+//! - [`clock`]: fixed-length periods (epochs, quota periods) from a genesis time.
+//! - [`task_meta`]: the per-task payment metadata, packed in one word.
 //!
 //! Events and errors are declared with [`sol_decls!`], which also records their Solidity
 //! text so the ABI exporter can write complete interfaces (the Stylus SDK's own export
@@ -21,9 +23,11 @@ extern crate alloc;
 
 pub mod access;
 pub mod bps;
+pub mod clock;
 pub mod params;
 pub mod pause;
 pub mod role;
+pub mod task_meta;
 pub mod token;
 
 /// Declares Solidity events and errors with `alloy_sol_types::sol!` and, when the crate is

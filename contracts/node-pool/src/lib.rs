@@ -1,0 +1,1 @@
+//! COR node-pool contract (being written).

@@ -1,0 +1,1 @@
+//! COR session-payment-table contract (being written).

@@ -1,0 +1,1 @@
+//! COR session-payment contract (being written).

@@ -1,0 +1,1 @@
+//! COR stake-quota contract (being written).
