@@ -71,7 +71,7 @@ impl Ownable {
     fn set(&mut self, new_owner: Address) {
         let previous = self.owner.get();
         self.owner.set(new_owner);
-        self.vm().log(OwnershipTransferred {
+        crate::events::emit(self.vm(), OwnershipTransferred {
             previousOwner: previous,
             newOwner: new_owner,
         });

@@ -12,6 +12,7 @@
 //! - [`token`]: moving COR in and out of a contract through the ERC-20 interface,
 //!   including EIP-2612 permits.
 //! - [`bps`]: basis-point arithmetic, checked.
+//! - [`events`]: emitting events without linking the formatting machinery.
 //! - [`clock`]: fixed-length periods (epochs, quota periods) from a genesis time.
 //! - [`task_meta`]: the per-task payment metadata, packed in one word.
 //!
@@ -24,6 +25,7 @@ extern crate alloc;
 pub mod access;
 pub mod bps;
 pub mod clock;
+pub mod events;
 pub mod params;
 pub mod pause;
 pub mod role;

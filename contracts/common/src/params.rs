@@ -127,7 +127,7 @@ impl Params {
     ) -> Result<(), E> {
         spec.check_bounds::<E>(id, value)?;
         self.slots.setter(id).current.set(value);
-        self.vm().log(ParamScheduled {
+        crate::events::emit(self.vm(), ParamScheduled {
             id,
             value,
             effectiveAt: now,
@@ -183,7 +183,7 @@ impl Params {
         slot.current.set(current);
         slot.pending.set(value);
         slot.effective_at.set(U64::from(effective_at));
-        self.vm().log(ParamScheduled {
+        crate::events::emit(self.vm(), ParamScheduled {
             id,
             value,
             effectiveAt: effective_at,
@@ -202,7 +202,7 @@ impl Params {
         let mut slot = self.slots.setter(id);
         slot.pending.set(U256::ZERO);
         slot.effective_at.set(U64::ZERO);
-        self.vm().log(ParamCancelled { id });
+        crate::events::emit(self.vm(), ParamCancelled { id });
         Ok(())
     }
 }

@@ -42,7 +42,7 @@ impl Pausable {
     pub fn pause<E: From<EnforcedPause>>(&mut self, by: Address) -> Result<(), E> {
         self.when_not_paused::<E>()?;
         self.paused.set(true);
-        self.vm().log(Paused { account: by });
+        crate::events::emit(self.vm(), Paused { account: by });
         Ok(())
     }
 
@@ -54,7 +54,7 @@ impl Pausable {
             return Err(ExpectedPause {}.into());
         }
         self.paused.set(false);
-        self.vm().log(Unpaused { account: by });
+        crate::events::emit(self.vm(), Unpaused { account: by });
         Ok(())
     }
 }

@@ -25,7 +25,7 @@ impl Role {
     /// Gives the role to `account` (zero revokes it). Emits `RoleSet`.
     pub fn set(&mut self, id: u8, account: Address) {
         self.account.set(account);
-        self.vm().log(RoleSet { role: id, account });
+        crate::events::emit(self.vm(), RoleSet { role: id, account });
     }
 
     /// Fails unless `caller` holds the role.

@@ -21,7 +21,7 @@ extern crate alloc;
 use alloc::{string::String, vec::Vec};
 
 use alloy_primitives::{Address, B256, U256};
-use cor_contract_common::{access, access::Ownable, sol_decls};
+use cor_contract_common::{access, access::Ownable, events::emit, sol_decls};
 use stylus_sdk::{
     call::static_call,
     stylus_core::calls::Call,
@@ -225,7 +225,7 @@ impl CorToken {
         // Cannot overflow: the balance is at most the total supply, which fit.
         let balance = self.balances.get(to) + value;
         self.balances.insert(to, balance);
-        self.vm().log(Transfer {
+        emit(self.vm(), Transfer {
             from: Address::ZERO,
             to,
             value,
@@ -241,7 +241,7 @@ impl CorToken {
         self.debit(from, value)?;
         // Cannot underflow: the supply is at least the burnt balance.
         self.total_supply.set(self.total_supply.get() - value);
-        self.vm().log(Transfer {
+        emit(self.vm(), Transfer {
             from,
             to: Address::ZERO,
             value,
@@ -342,7 +342,7 @@ impl CorToken {
         // Cannot overflow: the sum of balances is the total supply, which fits.
         let balance = self.balances.get(to) + value;
         self.balances.insert(to, balance);
-        self.vm().log(Transfer { from, to, value });
+        emit(self.vm(), Transfer { from, to, value });
         Ok(())
     }
 
@@ -365,7 +365,7 @@ impl CorToken {
         owner: Address,
         spender: Address,
         value: U256,
-        emit: bool,
+        announce: bool,
     ) -> Result<(), Error> {
         if owner.is_zero() {
             return Err(ERC20InvalidApprover { approver: owner }.into());
@@ -374,8 +374,8 @@ impl CorToken {
             return Err(ERC20InvalidSpender { spender }.into());
         }
         self.allowances.setter(owner).insert(spender, value);
-        if emit {
-            self.vm().log(Approval {
+        if announce {
+            emit(self.vm(), Approval {
                 owner,
                 spender,
                 value,
