@@ -36,7 +36,10 @@ impl Ownable {
     /// Fails unless `caller` is the owner.
     ///
     /// Errors: `OwnableUnauthorizedAccount`.
-    pub fn only_owner<E: From<OwnableUnauthorizedAccount>>(&self, caller: Address) -> Result<(), E> {
+    pub fn only_owner<E: From<OwnableUnauthorizedAccount>>(
+        &self,
+        caller: Address,
+    ) -> Result<(), E> {
         if caller != self.owner.get() {
             return Err(OwnableUnauthorizedAccount { account: caller }.into());
         }
@@ -62,7 +65,10 @@ impl Ownable {
     /// Gives up ownership for good; only the owner may.
     ///
     /// Errors: `OwnableUnauthorizedAccount`. Emits `OwnershipTransferred`.
-    pub fn renounce<E: From<OwnableUnauthorizedAccount>>(&mut self, caller: Address) -> Result<(), E> {
+    pub fn renounce<E: From<OwnableUnauthorizedAccount>>(
+        &mut self,
+        caller: Address,
+    ) -> Result<(), E> {
         self.only_owner::<E>(caller)?;
         self.set(Address::ZERO);
         Ok(())
@@ -71,9 +77,12 @@ impl Ownable {
     fn set(&mut self, new_owner: Address) {
         let previous = self.owner.get();
         self.owner.set(new_owner);
-        crate::events::emit(self.vm(), OwnershipTransferred {
-            previousOwner: previous,
-            newOwner: new_owner,
-        });
+        crate::events::emit(
+            self.vm(),
+            OwnershipTransferred {
+                previousOwner: previous,
+                newOwner: new_owner,
+            },
+        );
     }
 }

@@ -20,9 +20,15 @@ mod tests {
 
     #[test]
     fn apply_rounds_down_and_scales() {
-        assert_eq!(apply(U256::from(1_000), U256::from(2_500)), Some(U256::from(250)));
+        assert_eq!(
+            apply(U256::from(1_000), U256::from(2_500)),
+            Some(U256::from(250))
+        );
         assert_eq!(apply(U256::from(3), U256::from(5_000)), Some(U256::from(1)));
-        assert_eq!(apply(U256::from(10), U256::from(15_000)), Some(U256::from(15)));
+        assert_eq!(
+            apply(U256::from(10), U256::from(15_000)),
+            Some(U256::from(15))
+        );
     }
 
     #[test]

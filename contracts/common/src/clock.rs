@@ -33,7 +33,8 @@ impl Periods {
 
     /// Start time of period `index` (saturating).
     pub fn start(&self, index: u64) -> u64 {
-        self.genesis.saturating_add(index.saturating_mul(self.length))
+        self.genesis
+            .saturating_add(index.saturating_mul(self.length))
     }
 
     /// End time (exclusive) of period `index`: the start of the next one.
@@ -48,7 +49,10 @@ mod tests {
 
     #[test]
     fn index_counts_whole_periods_from_genesis() {
-        let p = Periods { genesis: 1_000, length: 100 };
+        let p = Periods {
+            genesis: 1_000,
+            length: 100,
+        };
         assert_eq!(p.index(0), 0);
         assert_eq!(p.index(1_000), 0);
         assert_eq!(p.index(1_099), 0);
@@ -61,7 +65,10 @@ mod tests {
     fn zero_length_is_rejected() {
         assert_eq!(
             Periods::new::<InvalidPeriod>(5, 0),
-            Err(InvalidPeriod { genesis: 5, length: 0 })
+            Err(InvalidPeriod {
+                genesis: 5,
+                length: 0
+            })
         );
     }
 }

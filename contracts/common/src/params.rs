@@ -127,11 +127,14 @@ impl Params {
     ) -> Result<(), E> {
         spec.check_bounds::<E>(id, value)?;
         self.slots.setter(id).current.set(value);
-        crate::events::emit(self.vm(), ParamScheduled {
-            id,
-            value,
-            effectiveAt: now,
-        });
+        crate::events::emit(
+            self.vm(),
+            ParamScheduled {
+                id,
+                value,
+                effectiveAt: now,
+            },
+        );
         Ok(())
     }
 
@@ -168,7 +171,11 @@ impl Params {
     {
         spec.check_bounds::<E>(id, value)?;
         let current = self.value(id, now);
-        let step = if value > current { value - current } else { current - value };
+        let step = if value > current {
+            value - current
+        } else {
+            current - value
+        };
         if step > spec.max_step {
             return Err(ParamStepTooLarge {
                 id,
@@ -183,11 +190,14 @@ impl Params {
         slot.current.set(current);
         slot.pending.set(value);
         slot.effective_at.set(U64::from(effective_at));
-        crate::events::emit(self.vm(), ParamScheduled {
-            id,
-            value,
-            effectiveAt: effective_at,
-        });
+        crate::events::emit(
+            self.vm(),
+            ParamScheduled {
+                id,
+                value,
+                effectiveAt: effective_at,
+            },
+        );
         Ok(effective_at)
     }
 

@@ -109,7 +109,9 @@ pub(crate) fn generate(contract: &ContractAbi) -> Result<JsonAbi, AbiError> {
         let line = line.trim().trim_end_matches(';');
         if line.starts_with("function ") {
             let mut f = Function::parse(line).map_err(|e| parse_err(name, line, e))?;
-            f.inputs.iter_mut().for_each(|p| p.name = camel_case(&p.name));
+            f.inputs
+                .iter_mut()
+                .for_each(|p| p.name = camel_case(&p.name));
             abi.functions.entry(f.name.clone()).or_default().push(f);
         }
     }
@@ -117,7 +119,9 @@ pub(crate) fn generate(contract: &ContractAbi) -> Result<JsonAbi, AbiError> {
     let ctor = ctor.trim();
     if !ctor.is_empty() {
         let mut c = Constructor::parse(ctor).map_err(|e| parse_err(name, ctor, e))?;
-        c.inputs.iter_mut().for_each(|p| p.name = camel_case(&p.name));
+        c.inputs
+            .iter_mut()
+            .for_each(|p| p.name = camel_case(&p.name));
         abi.constructor = Some(c);
     }
     for decl in (contract.decls)() {
@@ -200,7 +204,10 @@ pub(crate) fn write_all(abi_dir: &Path) -> Result<Vec<PathBuf>, AbiError> {
     let mut written = Vec::new();
     for contract in CONTRACTS {
         let r = render(contract)?;
-        for (path, text) in [(r.sol_path(abi_dir), &r.sol), (r.json_path(abi_dir), &r.json)] {
+        for (path, text) in [
+            (r.sol_path(abi_dir), &r.sol),
+            (r.json_path(abi_dir), &r.json),
+        ] {
             if let Some(dir) = path.parent() {
                 fs::create_dir_all(dir).map_err(|source| AbiError::Io {
                     path: dir.to_owned(),
@@ -223,7 +230,10 @@ pub(crate) fn check(abi_dir: &Path) -> Result<Vec<PathBuf>, AbiError> {
     let mut drifted = Vec::new();
     for contract in CONTRACTS {
         let r = render(contract)?;
-        for (path, text) in [(r.sol_path(abi_dir), &r.sol), (r.json_path(abi_dir), &r.json)] {
+        for (path, text) in [
+            (r.sol_path(abi_dir), &r.sol),
+            (r.json_path(abi_dir), &r.json),
+        ] {
             if fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {
                 drifted.push(path);
             }
@@ -270,10 +280,18 @@ mod tests {
     fn every_contract_exports_functions_events_and_errors() {
         for contract in CONTRACTS {
             let abi = generate(contract).expect("interface exports");
-            assert!(!abi.functions.is_empty(), "{} has no functions", contract.name);
+            assert!(
+                !abi.functions.is_empty(),
+                "{} has no functions",
+                contract.name
+            );
             assert!(!abi.events.is_empty(), "{} has no events", contract.name);
             assert!(!abi.errors.is_empty(), "{} has no errors", contract.name);
-            assert!(abi.constructor.is_some(), "{} has no constructor", contract.name);
+            assert!(
+                abi.constructor.is_some(),
+                "{} has no constructor",
+                contract.name
+            );
         }
     }
 
@@ -282,17 +300,22 @@ mod tests {
         let token = CONTRACTS.iter().find(|c| c.name == "CorToken").unwrap();
         let abi = generate(token).unwrap();
         let transfer = &abi.events["Transfer"][0];
-        assert_eq!(
-            transfer.signature(),
-            "Transfer(address,address,uint256)"
+        assert_eq!(transfer.signature(), "Transfer(address,address,uint256)");
+        assert!(
+            transfer.inputs[0].indexed && transfer.inputs[1].indexed && !transfer.inputs[2].indexed
         );
-        assert!(transfer.inputs[0].indexed && transfer.inputs[1].indexed && !transfer.inputs[2].indexed);
         assert_eq!(transfer.inputs[0].name, "from");
         assert_eq!(
             abi.errors["ERC20InsufficientBalance"][0].signature(),
             "ERC20InsufficientBalance(address,uint256,uint256)"
         );
-        assert_eq!(abi.functions["transferFrom"][0].selector().to_string(), "0x23b872dd");
-        assert_eq!(abi.functions["DOMAIN_SEPARATOR"][0].selector().to_string(), "0x3644e515");
+        assert_eq!(
+            abi.functions["transferFrom"][0].selector().to_string(),
+            "0x23b872dd"
+        );
+        assert_eq!(
+            abi.functions["DOMAIN_SEPARATOR"][0].selector().to_string(),
+            "0x3644e515"
+        );
     }
 }

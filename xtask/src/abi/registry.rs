@@ -31,6 +31,5 @@ macro_rules! contract {
 }
 
 /// Every exported contract.
-pub(crate) const CONTRACTS: &[ContractAbi] = &[
-    contract!("CorToken", "cor-token", cor_token::CorToken),
-];
+pub(crate) const CONTRACTS: &[ContractAbi] =
+    &[contract!("CorToken", "cor-token", cor_token::CorToken)];

@@ -52,7 +52,11 @@ pub(crate) fn run(only: &[String], out_dir: Option<PathBuf>) -> anyhow::Result<(
         })
         .collect();
     if !failed.is_empty() {
-        bail!("{} contract(s) cannot be deployed:\n  {}", failed.len(), failed.join("\n  "));
+        bail!(
+            "{} contract(s) cannot be deployed:\n  {}",
+            failed.len(),
+            failed.join("\n  ")
+        );
     }
     Ok(())
 }
@@ -80,10 +84,18 @@ fn ensure_wasm_target() -> anyhow::Result<()> {
         .args(["target", "list", "--installed"])
         .output();
     match installed {
-        Ok(out) if String::from_utf8_lossy(&out.stdout).lines().any(|l| l.trim() == TARGET) => Ok(()),
+        Ok(out)
+            if String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .any(|l| l.trim() == TARGET) =>
+        {
+            Ok(())
+        }
         Ok(_) => {
             eprintln!("installing the {TARGET} target with rustup");
-            let status = Command::new("rustup").args(["target", "add", TARGET]).status()?;
+            let status = Command::new("rustup")
+                .args(["target", "add", TARGET])
+                .status()?;
             if !status.success() {
                 bail!("`rustup target add {TARGET}` failed");
             }
@@ -102,7 +114,11 @@ fn compile(root: &Path, contracts: &[ContractCrate]) -> anyhow::Result<()> {
     for c in contracts {
         cmd.args(["-p", &c.package]);
     }
-    eprintln!("building {} contract(s) for Stylus: {:?}", contracts.len(), cmd);
+    eprintln!(
+        "building {} contract(s) for Stylus: {:?}",
+        contracts.len(),
+        cmd
+    );
     let status = cmd.status().context("running cargo build")?;
     if !status.success() {
         bail!("cargo build for {TARGET} failed");
@@ -130,7 +146,10 @@ fn package(contract: &ContractCrate, built: &Path, out_dir: &Path) -> anyhow::Re
             row.hooks = checked.hooks;
             fs::write(out_dir.join(format!("{stem}.wasm")), &checked.wasm)?;
             fs::write(out_dir.join(format!("{stem}.code")), &code)?;
-            fs::write(out_dir.join(format!("{stem}.code.hex")), format!("0x{}\n", hex(&code)))?;
+            fs::write(
+                out_dir.join(format!("{stem}.code.hex")),
+                format!("0x{}\n", hex(&code)),
+            )?;
         }
         Err(e) => row.error = Some(e.to_string()),
     }

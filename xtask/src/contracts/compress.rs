@@ -33,7 +33,9 @@ mod tests {
 
     #[test]
     fn compression_round_trips() {
-        let data: Vec<u8> = (0..10_000u32).flat_map(|i| (i % 251).to_le_bytes()).collect();
+        let data: Vec<u8> = (0..10_000u32)
+            .flat_map(|i| (i % 251).to_le_bytes())
+            .collect();
         let packed = brotli(&data);
         assert!(packed.len() < data.len());
         let mut unpacked = Vec::new();

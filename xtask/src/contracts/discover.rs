@@ -120,9 +120,21 @@ mod tests {
         let lib = [Target {
             crate_types: vec!["lib".into()],
         }];
-        assert!(is_contract(Path::new("/ws/contracts/token/Cargo.toml"), dir, &cdylib));
-        assert!(!is_contract(Path::new("/ws/contracts/common/Cargo.toml"), dir, &lib));
-        assert!(!is_contract(Path::new("/ws/xtask/Cargo.toml"), dir, &cdylib));
+        assert!(is_contract(
+            Path::new("/ws/contracts/token/Cargo.toml"),
+            dir,
+            &cdylib
+        ));
+        assert!(!is_contract(
+            Path::new("/ws/contracts/common/Cargo.toml"),
+            dir,
+            &lib
+        ));
+        assert!(!is_contract(
+            Path::new("/ws/xtask/Cargo.toml"),
+            dir,
+            &cdylib
+        ));
     }
 
     #[test]
@@ -132,7 +144,10 @@ mod tests {
         assert!(names.contains(&"cor-token"), "{names:?}");
         assert!(!names.contains(&"cor-contract-common"), "{names:?}");
         assert_eq!(
-            ContractCrate { package: "cor-token".into() }.artifact_stem(),
+            ContractCrate {
+                package: "cor-token".into()
+            }
+            .artifact_stem(),
             "cor_token"
         );
     }

@@ -83,7 +83,8 @@ pub(crate) fn strip_custom_sections(wasm: &[u8]) -> Result<Vec<u8>, NitroError> 
         let start = pos;
         let id = wasm[pos];
         pos += 1;
-        let (size, len) = read_leb_u32(&wasm[pos..]).ok_or(NitroError::Malformed("bad section size"))?;
+        let (size, len) =
+            read_leb_u32(&wasm[pos..]).ok_or(NitroError::Malformed("bad section size"))?;
         pos += len;
         let end = pos
             .checked_add(size as usize)
@@ -205,7 +206,10 @@ mod tests {
         // the way rustc >= 1.82 writes it.
         let wasm = module(GOOD);
         let needle = [0x11, 0x00, 0x00]; // call_indirect type 0, table 0 (minimal)
-        let at = wasm.windows(3).position(|w| w == needle).expect("call_indirect present");
+        let at = wasm
+            .windows(3)
+            .position(|w| w == needle)
+            .expect("call_indirect present");
         let mut overlong = wasm[..at + 2].to_vec();
         overlong.extend_from_slice(&[0x80, 0x80, 0x80, 0x80, 0x00]);
         overlong.extend_from_slice(&wasm[at + 3..]);
@@ -213,7 +217,9 @@ mod tests {
         let fixed = bump_code_sizes(&overlong, 4);
         let again = round_trip(&fixed).unwrap();
         assert!(again.windows(3).any(|w| w == needle));
-        assert!(!again.windows(5).any(|w| w == [0x80, 0x80, 0x80, 0x80, 0x00]));
+        assert!(!again
+            .windows(5)
+            .any(|w| w == [0x80, 0x80, 0x80, 0x80, 0x00]));
         assert_eq!(operators(&again), operators(&wasm));
     }
 
@@ -266,18 +272,22 @@ mod tests {
     #[test]
     fn a_module_without_entrypoint_or_memory_is_rejected() {
         let no_entry = module(r#"(module (memory (export "memory") 1))"#);
-        assert_eq!(process(&no_entry), Err(NitroError::MissingExport("user_entrypoint")));
+        assert_eq!(
+            process(&no_entry),
+            Err(NitroError::MissingExport("user_entrypoint"))
+        );
         let no_memory = module(
             r#"(module (func (export "user_entrypoint") (param i32) (result i32) i32.const 0))"#,
         );
-        assert_eq!(process(&no_memory), Err(NitroError::MissingExport("memory")));
+        assert_eq!(
+            process(&no_memory),
+            Err(NitroError::MissingExport("memory"))
+        );
     }
 
     #[test]
     fn multi_value_and_reference_types_fail_validation() {
-        let multi = module(
-            r#"(module (func (result i32 i32) i32.const 1 i32.const 2))"#,
-        );
+        let multi = module(r#"(module (func (result i32 i32) i32.const 1 i32.const 2))"#);
         assert!(matches!(validate(&multi), Err(NitroError::Invalid(_))));
         let reftypes = module(r#"(module (func (result externref) ref.null extern))"#);
         assert!(matches!(validate(&reftypes), Err(NitroError::Invalid(_))));

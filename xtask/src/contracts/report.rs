@@ -44,7 +44,12 @@ impl Row {
 
 /// Renders the table.
 pub(crate) fn table(rows: &[Row]) -> String {
-    let width = rows.iter().map(|r| r.contract.len()).max().unwrap_or(8).max(8);
+    let width = rows
+        .iter()
+        .map(|r| r.contract.len())
+        .max()
+        .unwrap_or(8)
+        .max(8);
     let mut out = String::new();
     let _ = writeln!(
         out,
