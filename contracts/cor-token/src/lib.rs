@@ -14,7 +14,10 @@
 
 #![cfg_attr(not(any(test, feature = "export-abi")), no_main)]
 // `#[entrypoint]` and `#[public]` emit undocumented items (the WASM export, the ABI printer).
-#![cfg_attr(any(target_arch = "wasm32", feature = "export-abi"), allow(missing_docs))]
+#![cfg_attr(
+    any(target_arch = "wasm32", feature = "export-abi"),
+    allow(missing_docs)
+)]
 
 extern crate alloc;
 
@@ -24,11 +27,11 @@ use alloy_primitives::{Address, B256, U256};
 use cor_contract_common::{access, access::Ownable, events::emit, sol_decls};
 use stylus_sdk::{
     call::static_call,
-    stylus_core::calls::Call,
     crypto::keccak,
     keccak_const::Keccak256,
     prelude::*,
     storage::{StorageMap, StorageU256},
+    stylus_core::calls::Call,
 };
 
 pub use access::{OwnableInvalidOwner, OwnableUnauthorizedAccount, OwnershipTransferred};
@@ -109,7 +112,8 @@ const SECP256K1_HALF_N: U256 = U256::from_be_bytes([
 ]);
 
 /// The `ecrecover` precompile.
-const ECRECOVER: Address = Address::new([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+const ECRECOVER: Address =
+    Address::new([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
 
 /// CorToken storage.
 #[storage]
@@ -195,7 +199,12 @@ impl CorToken {
     ///
     /// Errors: `ERC20InsufficientAllowance`, `ERC20InvalidSender`, `ERC20InvalidReceiver`,
     /// `ERC20InsufficientBalance`. Emits `Transfer`.
-    pub fn transfer_from(&mut self, from: Address, to: Address, value: U256) -> Result<bool, Error> {
+    pub fn transfer_from(
+        &mut self,
+        from: Address,
+        to: Address,
+        value: U256,
+    ) -> Result<bool, Error> {
         let spender = self.vm().msg_sender();
         self.spend_allowance(from, spender, value)?;
         self.checked_transfer(from, to, value)?;
@@ -225,11 +234,14 @@ impl CorToken {
         // Cannot overflow: the balance is at most the total supply, which fit.
         let balance = self.balances.get(to) + value;
         self.balances.insert(to, balance);
-        emit(self.vm(), Transfer {
-            from: Address::ZERO,
-            to,
-            value,
-        });
+        emit(
+            self.vm(),
+            Transfer {
+                from: Address::ZERO,
+                to,
+                value,
+            },
+        );
         Ok(())
     }
 
@@ -241,11 +253,14 @@ impl CorToken {
         self.debit(from, value)?;
         // Cannot underflow: the supply is at least the burnt balance.
         self.total_supply.set(self.total_supply.get() - value);
-        emit(self.vm(), Transfer {
-            from,
-            to: Address::ZERO,
-            value,
-        });
+        emit(
+            self.vm(),
+            Transfer {
+                from,
+                to: Address::ZERO,
+                value,
+            },
+        );
         Ok(())
     }
 
@@ -375,16 +390,24 @@ impl CorToken {
         }
         self.allowances.setter(owner).insert(spender, value);
         if announce {
-            emit(self.vm(), Approval {
-                owner,
-                spender,
-                value,
-            });
+            emit(
+                self.vm(),
+                Approval {
+                    owner,
+                    spender,
+                    value,
+                },
+            );
         }
         Ok(())
     }
 
-    fn spend_allowance(&mut self, owner: Address, spender: Address, value: U256) -> Result<(), Error> {
+    fn spend_allowance(
+        &mut self,
+        owner: Address,
+        spender: Address,
+        value: U256,
+    ) -> Result<(), Error> {
         let allowance = self.allowance(owner, spender);
         if allowance == U256::MAX {
             return Ok(());

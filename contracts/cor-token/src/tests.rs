@@ -50,13 +50,18 @@ fn constructor_rejects_zero_cap_and_zero_owner() {
     let err = chain
         .deploy::<CorToken>(TOKEN, &(U256::ZERO, OWNER).abi_encode_params())
         .unwrap_err();
-    assert_eq!(err, Vec::<u8>::from(Error::from(ERC20InvalidCap { cap: U256::ZERO })));
+    assert_eq!(
+        err,
+        Vec::<u8>::from(Error::from(ERC20InvalidCap { cap: U256::ZERO }))
+    );
     let err = chain
         .deploy::<CorToken>(TOKEN, &(cap(), Address::ZERO).abi_encode_params())
         .unwrap_err();
     assert_eq!(
         err,
-        Vec::<u8>::from(Error::from(OwnableInvalidOwner { owner: Address::ZERO }))
+        Vec::<u8>::from(Error::from(OwnableInvalidOwner {
+            owner: Address::ZERO
+        }))
     );
 }
 
@@ -76,7 +81,11 @@ fn mint_by_owner_credits_and_emits_transfer_from_zero() {
     assert_eq!(token.total_supply(), U256::from(500));
     assert_eq!(
         chain.events::<Transfer>(),
-        vec![Transfer { from: Address::ZERO, to: BOB, value: U256::from(500) }]
+        vec![Transfer {
+            from: Address::ZERO,
+            to: BOB,
+            value: U256::from(500)
+        }]
     );
 }
 
@@ -95,7 +104,10 @@ fn mint_rejects_zero_receiver() {
     let (_, mut token) = setup();
     assert_eq!(
         token.mint(Address::ZERO, U256::from(1)),
-        Err(ERC20InvalidReceiver { receiver: Address::ZERO }.into())
+        Err(ERC20InvalidReceiver {
+            receiver: Address::ZERO
+        }
+        .into())
     );
 }
 
@@ -106,7 +118,11 @@ fn mint_past_cap_reverts_with_exceeded_cap() {
     chain.take_logs();
     assert_eq!(
         chain.tx(|| token.mint(BOB, U256::from(2))),
-        Err(ERC20ExceededCap { increasedSupply: cap() + U256::from(1), cap: cap() }.into())
+        Err(ERC20ExceededCap {
+            increasedSupply: cap() + U256::from(1),
+            cap: cap()
+        }
+        .into())
     );
     assert_eq!(token.total_supply(), cap() - U256::from(1));
     assert!(chain.logs().is_empty());
@@ -121,7 +137,11 @@ fn transfer_moves_balance_and_emits() {
     assert_eq!(token.balance_of(CAROL), U256::from(40));
     assert_eq!(
         chain.events::<Transfer>(),
-        vec![Transfer { from: BOB, to: CAROL, value: U256::from(40) }]
+        vec![Transfer {
+            from: BOB,
+            to: CAROL,
+            value: U256::from(40)
+        }]
     );
 }
 
@@ -131,8 +151,12 @@ fn transfer_rejects_insufficient_balance() {
     chain.set_sender(BOB);
     assert_eq!(
         token.transfer(CAROL, U256::from(101)),
-        Err(ERC20InsufficientBalance { sender: BOB, balance: U256::from(100), needed: U256::from(101) }
-            .into())
+        Err(ERC20InsufficientBalance {
+            sender: BOB,
+            balance: U256::from(100),
+            needed: U256::from(101)
+        }
+        .into())
     );
 }
 
@@ -142,7 +166,10 @@ fn transfer_rejects_zero_receiver() {
     chain.set_sender(BOB);
     assert_eq!(
         token.transfer(Address::ZERO, U256::from(1)),
-        Err(ERC20InvalidReceiver { receiver: Address::ZERO }.into())
+        Err(ERC20InvalidReceiver {
+            receiver: Address::ZERO
+        }
+        .into())
     );
 }
 
@@ -162,7 +189,11 @@ fn approve_sets_allowance_and_emits() {
     assert_eq!(token.allowance(BOB, CAROL), U256::from(7));
     assert_eq!(
         chain.events::<Approval>(),
-        vec![Approval { owner: BOB, spender: CAROL, value: U256::from(7) }]
+        vec![Approval {
+            owner: BOB,
+            spender: CAROL,
+            value: U256::from(7)
+        }]
     );
 }
 
@@ -172,7 +203,10 @@ fn approve_rejects_zero_spender() {
     chain.set_sender(BOB);
     assert_eq!(
         token.approve(Address::ZERO, U256::from(7)),
-        Err(ERC20InvalidSpender { spender: Address::ZERO }.into())
+        Err(ERC20InvalidSpender {
+            spender: Address::ZERO
+        }
+        .into())
     );
 }
 
@@ -208,8 +242,12 @@ fn transfer_from_rejects_insufficient_allowance() {
     chain.set_sender(CAROL);
     assert_eq!(
         token.transfer_from(BOB, CAROL, U256::from(11)),
-        Err(ERC20InsufficientAllowance { spender: CAROL, allowance: U256::from(10), needed: U256::from(11) }
-            .into())
+        Err(ERC20InsufficientAllowance {
+            spender: CAROL,
+            allowance: U256::from(10),
+            needed: U256::from(11)
+        }
+        .into())
     );
 }
 
@@ -221,12 +259,20 @@ fn burn_reduces_supply_and_emits_transfer_to_zero() {
     assert_eq!(token.total_supply(), U256::from(75));
     assert_eq!(
         chain.events::<Transfer>(),
-        vec![Transfer { from: BOB, to: Address::ZERO, value: U256::from(25) }]
+        vec![Transfer {
+            from: BOB,
+            to: Address::ZERO,
+            value: U256::from(25)
+        }]
     );
     assert_eq!(
         token.burn(U256::from(76)),
-        Err(ERC20InsufficientBalance { sender: BOB, balance: U256::from(75), needed: U256::from(76) }
-            .into())
+        Err(ERC20InsufficientBalance {
+            sender: BOB,
+            balance: U256::from(75),
+            needed: U256::from(76)
+        }
+        .into())
     );
 }
 
@@ -238,7 +284,15 @@ fn signed_permit(
     nonce: U256,
     deadline: U256,
 ) -> (u8, B256, B256) {
-    let digest = permit_digest(TOKEN, chain.chain_id(), owner, CAROL, value, nonce, deadline);
+    let digest = permit_digest(
+        TOKEN,
+        chain.chain_id(),
+        owner,
+        CAROL,
+        value,
+        nonce,
+        deadline,
+    );
     signer.sign(digest)
 }
 
@@ -261,14 +315,27 @@ fn permit_sets_allowance_and_bumps_nonce() {
     let (chain, mut token) = setup();
     let alice = Account::new(7);
     let deadline = U256::from(chain.timestamp() + 60);
-    let (v, r, s) = signed_permit(&chain, &alice, alice.address, U256::from(99), U256::ZERO, deadline);
+    let (v, r, s) = signed_permit(
+        &chain,
+        &alice,
+        alice.address,
+        U256::from(99),
+        U256::ZERO,
+        deadline,
+    );
     chain.set_sender(BOB); // anyone may submit the signature
-    token.permit(alice.address, CAROL, U256::from(99), deadline, v, r, s).unwrap();
+    token
+        .permit(alice.address, CAROL, U256::from(99), deadline, v, r, s)
+        .unwrap();
     assert_eq!(token.allowance(alice.address, CAROL), U256::from(99));
     assert_eq!(token.nonces(alice.address), U256::from(1));
     assert_eq!(
         chain.events::<Approval>(),
-        vec![Approval { owner: alice.address, spender: CAROL, value: U256::from(99) }]
+        vec![Approval {
+            owner: alice.address,
+            spender: CAROL,
+            value: U256::from(99)
+        }]
     );
 }
 
@@ -277,12 +344,23 @@ fn permit_replay_fails_with_invalid_signer() {
     let (chain, mut token) = setup();
     let alice = Account::new(7);
     let deadline = U256::from(chain.timestamp() + 60);
-    let (v, r, s) = signed_permit(&chain, &alice, alice.address, U256::from(99), U256::ZERO, deadline);
-    token.permit(alice.address, CAROL, U256::from(99), deadline, v, r, s).unwrap();
+    let (v, r, s) = signed_permit(
+        &chain,
+        &alice,
+        alice.address,
+        U256::from(99),
+        U256::ZERO,
+        deadline,
+    );
+    token
+        .permit(alice.address, CAROL, U256::from(99), deadline, v, r, s)
+        .unwrap();
     let err = chain
         .tx(|| token.permit(alice.address, CAROL, U256::from(99), deadline, v, r, s))
         .unwrap_err();
-    assert!(matches!(err, Error::InvalidSigner(ERC2612InvalidSigner { owner, .. }) if owner == alice.address));
+    assert!(
+        matches!(err, Error::InvalidSigner(ERC2612InvalidSigner { owner, .. }) if owner == alice.address)
+    );
     assert_eq!(token.nonces(alice.address), U256::from(1));
 }
 
@@ -291,7 +369,14 @@ fn permit_rejects_expired_deadline() {
     let (chain, mut token) = setup();
     let alice = Account::new(7);
     let deadline = U256::from(chain.timestamp() - 1);
-    let (v, r, s) = signed_permit(&chain, &alice, alice.address, U256::from(1), U256::ZERO, deadline);
+    let (v, r, s) = signed_permit(
+        &chain,
+        &alice,
+        alice.address,
+        U256::from(1),
+        U256::ZERO,
+        deadline,
+    );
     assert_eq!(
         token.permit(alice.address, CAROL, U256::from(1), deadline, v, r, s),
         Err(ERC2612ExpiredSignature { deadline }.into())
@@ -304,10 +389,21 @@ fn permit_rejects_signature_by_someone_else() {
     let alice = Account::new(7);
     let mallory = Account::new(8);
     let deadline = U256::from(chain.timestamp() + 60);
-    let (v, r, s) = signed_permit(&chain, &mallory, alice.address, U256::from(1), U256::ZERO, deadline);
+    let (v, r, s) = signed_permit(
+        &chain,
+        &mallory,
+        alice.address,
+        U256::from(1),
+        U256::ZERO,
+        deadline,
+    );
     assert_eq!(
         token.permit(alice.address, CAROL, U256::from(1), deadline, v, r, s),
-        Err(ERC2612InvalidSigner { signer: mallory.address, owner: alice.address }.into())
+        Err(ERC2612InvalidSigner {
+            signer: mallory.address,
+            owner: alice.address
+        }
+        .into())
     );
 }
 
@@ -318,11 +414,27 @@ fn permit_rejects_high_s_and_garbage_signatures() {
     let deadline = U256::from(chain.timestamp() + 60);
     let high_s = B256::repeat_byte(0xff);
     assert_eq!(
-        token.permit(alice.address, CAROL, U256::from(1), deadline, 27, B256::repeat_byte(1), high_s),
+        token.permit(
+            alice.address,
+            CAROL,
+            U256::from(1),
+            deadline,
+            27,
+            B256::repeat_byte(1),
+            high_s
+        ),
         Err(ECDSAInvalidSignatureS { s: high_s }.into())
     );
     assert_eq!(
-        token.permit(alice.address, CAROL, U256::from(1), deadline, 30, B256::repeat_byte(1), B256::repeat_byte(1)),
+        token.permit(
+            alice.address,
+            CAROL,
+            U256::from(1),
+            deadline,
+            30,
+            B256::repeat_byte(1),
+            B256::repeat_byte(1)
+        ),
         Err(ECDSAInvalidSignature {}.into())
     );
 }
@@ -334,7 +446,10 @@ fn ownership_transfer_and_renounce() {
     assert_eq!(token.owner(), BOB);
     assert_eq!(
         chain.events::<OwnershipTransferred>(),
-        vec![OwnershipTransferred { previousOwner: OWNER, newOwner: BOB }]
+        vec![OwnershipTransferred {
+            previousOwner: OWNER,
+            newOwner: BOB
+        }]
     );
     assert_eq!(
         token.transfer_ownership(CAROL),
@@ -343,7 +458,10 @@ fn ownership_transfer_and_renounce() {
     chain.set_sender(BOB);
     assert_eq!(
         token.transfer_ownership(Address::ZERO),
-        Err(OwnableInvalidOwner { owner: Address::ZERO }.into())
+        Err(OwnableInvalidOwner {
+            owner: Address::ZERO
+        }
+        .into())
     );
     token.renounce_ownership().unwrap();
     assert_eq!(token.owner(), Address::ZERO);
@@ -358,11 +476,27 @@ fn calls_through_the_abi_router_decode_typed_errors() {
         function transfer(address to, uint256 value) external returns (bool);
     }
     let ok = chain
-        .call(BOB, TOKEN, transferCall { to: CAROL, value: U256::from(1) }.abi_encode())
+        .call(
+            BOB,
+            TOKEN,
+            transferCall {
+                to: CAROL,
+                value: U256::from(1),
+            }
+            .abi_encode(),
+        )
         .unwrap();
     assert!(transferCall::abi_decode_returns(&ok).unwrap());
     let err = chain
-        .call(BOB, TOKEN, transferCall { to: CAROL, value: U256::from(1_000) }.abi_encode())
+        .call(
+            BOB,
+            TOKEN,
+            transferCall {
+                to: CAROL,
+                value: U256::from(1_000),
+            }
+            .abi_encode(),
+        )
         .unwrap_err();
     alloy_sol_types::sol! {
         error ERC20InsufficientBalance(address sender, uint256 balance, uint256 needed);

@@ -351,10 +351,15 @@ impl RawLogAccess for Frame {
 
 impl Frame {
     fn push_log(&self, topics: Vec<B256>, data: Vec<u8>) {
-        self.chain.state.borrow_mut().world.logs.push(crate::chain::Log {
-            address: self.this,
-            topics,
-            data,
-        });
+        self.chain
+            .state
+            .borrow_mut()
+            .world
+            .logs
+            .push(crate::chain::Log {
+                address: self.this,
+                topics,
+                data,
+            });
     }
 }
