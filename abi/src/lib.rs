@@ -16,3 +16,9 @@ alloy_sol_types::sol!(
     CorToken,
     "json/CorToken.json"
 );
+
+alloy_sol_types::sol!(
+    #[derive(Debug, PartialEq, Eq)]
+    SessionPayment,
+    "json/SessionPayment.json"
+);

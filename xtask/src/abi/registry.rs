@@ -31,5 +31,7 @@ macro_rules! contract {
 }
 
 /// Every exported contract.
-pub(crate) const CONTRACTS: &[ContractAbi] =
-    &[contract!("CorToken", "cor-token", cor_token::CorToken)];
+pub(crate) const CONTRACTS: &[ContractAbi] = &[
+    contract!("CorToken", "cor-token", cor_token::CorToken),
+    contract!("SessionPayment", "session-payment", session_payment::SessionPayment),
+];
