@@ -33,5 +33,9 @@ macro_rules! contract {
 /// Every exported contract.
 pub(crate) const CONTRACTS: &[ContractAbi] = &[
     contract!("CorToken", "cor-token", cor_token::CorToken),
-    contract!("SessionPayment", "session-payment", session_payment::SessionPayment),
+    contract!(
+        "SessionPayment",
+        "session-payment",
+        session_payment::SessionPayment
+    ),
 ];
