@@ -33,15 +33,15 @@
 extern crate alloc;
 
 use alloc::vec::Vec;
-use core::num::{NonZeroU32, NonZeroU64};
+use core::num::NonZeroU32;
 
 use alloy_primitives::{
     aliases::{U64, U8},
     Address, B256, U256,
 };
 use cor_contract_common::{
-    access, access::Ownable, events::emit, pause, pause::Pausable, role, role::Role, sol_decls,
-    task_meta::TaskMeta, token, token::PermitSig,
+    access, access::Ownable, bps, events::emit, pause, pause::Pausable, role, role::Role,
+    sol_decls, task_meta::TaskMeta, token, token::PermitSig,
 };
 use stylus_sdk::{
     prelude::*,
@@ -822,29 +822,11 @@ impl SessionPayment {
 /// Splits `amount` into `ways` equal shares: `(share, remainder)`. With no ways there is
 /// no share and everything is remainder (as for more than `u32::MAX` ways, which cannot
 /// occur: that many addresses do not fit in a transaction).
-///
-/// Long division by 32-bit digits on native 64-bit words: the divisor is small (N <= 7
-/// miners, a handful of validators), and the SDK's general 256-bit division costs about
-/// 8 KiB of the program's 24 KiB budget.
 fn split(amount: U256, ways: usize) -> (U256, U256) {
-    let Some(divisor) = u32::try_from(ways).ok().and_then(NonZeroU32::new) else {
-        return (U256::ZERO, amount);
-    };
-    let divisor = NonZeroU64::from(divisor);
-    let mut limbs = amount.into_limbs();
-    let mut rest: u64 = 0;
-    for limb in limbs.iter_mut().rev() {
-        // `rest < divisor <= 2^32`, so each dividend fits 64 bits and each quotient digit
-        // fits 32 bits.
-        let high = (rest << 32) | (*limb >> 32);
-        let q_high = high / divisor;
-        rest = high % divisor;
-        let low = (rest << 32) | (*limb & 0xFFFF_FFFF);
-        let q_low = low / divisor;
-        rest = low % divisor;
-        *limb = (q_high << 32) | q_low;
+    match u32::try_from(ways).ok().and_then(NonZeroU32::new) {
+        Some(divisor) => bps::div_small(amount, divisor),
+        None => (U256::ZERO, amount),
     }
-    (U256::from_limbs(limbs), U256::from(rest))
 }
 
 /// Events and errors of this contract's interface, for the ABI exporter.
