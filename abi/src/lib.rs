@@ -22,3 +22,9 @@ alloy_sol_types::sol!(
     SessionPayment,
     "json/SessionPayment.json"
 );
+
+alloy_sol_types::sol!(
+    #[derive(Debug, PartialEq, Eq)]
+    SessionPaymentTable,
+    "json/SessionPaymentTable.json"
+);
