@@ -34,6 +34,11 @@ macro_rules! contract {
 pub(crate) const CONTRACTS: &[ContractAbi] = &[
     contract!("CorToken", "cor-token", cor_token::CorToken),
     contract!(
+        "SessionPaymentTable",
+        "session-payment-table",
+        session_payment_table::SessionPaymentTable
+    ),
+    contract!(
         "SessionPayment",
         "session-payment",
         session_payment::SessionPayment
