@@ -340,11 +340,16 @@ fn cancel_param_drops_the_pending_change() {
         }
         .into())
     );
+    assert_eq!(
+        t.cancel_param(param::COUNT),
+        Err(UnknownParam { id: param::COUNT }.into())
+    );
     chain.set_sender(BOB);
     assert_eq!(
         t.cancel_param(param::QUOTA_REBATE_BPS),
         Err(OwnableUnauthorizedAccount { account: BOB }.into())
     );
+    assert_eq!(chain.events::<ParamCancelled>().len(), 1);
 }
 
 #[test]
@@ -363,6 +368,12 @@ fn param_views_reject_unknown_ids() {
 #[test]
 fn ownership_transfer_and_renounce() {
     let (chain, mut t) = setup();
+    chain.set_sender(BOB);
+    assert_eq!(
+        t.transfer_ownership(BOB),
+        Err(OwnableUnauthorizedAccount { account: BOB }.into())
+    );
+    chain.set_sender(OWNER);
     t.transfer_ownership(BOB).unwrap();
     assert_eq!(t.owner(), BOB);
     assert_eq!(
@@ -443,6 +454,154 @@ fn volume_rebates_never_fall_as_volume_grows() {
     }
 }
 
+#[test]
+fn validators_part_goes_to_the_treasury_without_validators() {
+    let (_, t) = setup();
+    let (total, miners, validators, treasury) = quote(&t, simple()).unwrap();
+    assert_eq!(validators, U256::ZERO);
+    // Treasury keeps its own 10 % and the validators' 10 %.
+    assert_eq!(treasury, total - miners);
+    assert_eq!(treasury, total * U256::from(2_000) / U256::from(10_000));
+}
+
+#[test]
+fn quote_fits_with_every_parameter_at_its_maximum() {
+    let (chain, mut t) = setup();
+    // Walk every parameter up to its hard maximum, one allowed step per delay.
+    for _ in 0..12 {
+        for id in 0..param::COUNT {
+            let (s, _) = spec(id).unwrap();
+            let current = t.param(id).unwrap();
+            let next = current.saturating_add(s.max_step).min(s.max);
+            if next != current {
+                t.schedule_param(id, next).unwrap();
+            }
+        }
+        chain.advance(DELAY);
+    }
+    for id in 0..param::COUNT {
+        assert_eq!(t.param(id), Ok(spec(id).unwrap().0.max), "param {id}");
+    }
+    let largest = TaskShape {
+        model_class: 2,
+        max_tokens: MAX_TOKENS,
+        sla_tier: 2,
+        redundancy: MAX_REDUNDANCY,
+        consensus: 1,
+        validator_depth: MAX_DEPTH,
+        execution_depth: MAX_DEPTH,
+        quota_backed: false,
+        payer_volume: 0,
+    };
+    // per miner: 1 000 + 132 x 1 000 = 133 000 COR; x5 (Critical) x7 (N) x1.5 (surcharge)
+    // = 6 982 500; + 3 x 1 000 + 3 x 1 000 = 6 988 500 COR: far from 2^256, so with
+    // bounded parameters `PriceOverflow` is a guard, never reached.
+    let total = U256::from(6_988_500u64) * U256::from(10u64).pow(U256::from(18u64));
+    let (got, m, v, tr) = quote(&t, largest).unwrap();
+    assert_eq!(got, total);
+    // Splits at their maxima: miners 9 500, validators clamped to 500, treasury 0.
+    assert_eq!(m, total * U256::from(9_500) / U256::from(10_000));
+    assert_eq!(v, total * U256::from(500) / U256::from(10_000));
+    assert_eq!(tr, U256::ZERO);
+}
+
+#[test]
+fn price_overflow_is_a_typed_error_not_a_panic() {
+    let overflow: Error = PriceOverflow {}.into();
+    assert_eq!(mul(U256::MAX, U256::from(2)), Err(overflow));
+    assert_eq!(add(U256::MAX, U256::from(1)), Err(PriceOverflow {}.into()));
+    assert_eq!(
+        scale(U256::MAX, U256::from(10_001)),
+        Err(PriceOverflow {}.into())
+    );
+    assert_eq!(scale(U256::from(3), U256::from(5_000)), Ok(U256::from(1)));
+}
+
+mod abi {
+    //! The interface wallets and SessionQueue call, through the real ABI router.
+    use alloy_sol_types::{SolCall, SolError};
+
+    use super::*;
+
+    alloy_sol_types::sol! {
+        function quote(uint8 modelClass, uint32 maxTokens, uint8 slaTier, uint8 redundancy, uint8 consensus, uint8 validatorDepth, uint8 executionDepth, bool quotaBacked, uint64 payerVolume) external view returns (uint256 total, uint256 minersPart, uint256 validatorsPart, uint256 treasuryPart);
+        function scheduleParam(uint8 id, uint256 value) external returns (uint64 effectiveAt);
+        function splits() external view returns (uint256 minersBps, uint256 validatorsBps, uint256 treasuryBps);
+    }
+
+    fn call(s: TaskShape) -> quoteCall {
+        quoteCall {
+            modelClass: s.model_class,
+            maxTokens: s.max_tokens,
+            slaTier: s.sla_tier,
+            redundancy: s.redundancy,
+            consensus: s.consensus,
+            validatorDepth: s.validator_depth,
+            executionDepth: s.execution_depth,
+            quotaBacked: s.quota_backed,
+            payerVolume: s.payer_volume,
+        }
+    }
+
+    #[test]
+    fn quote_through_the_router_matches_the_direct_call_and_reverts_typed() {
+        let (chain, t) = setup();
+        let shape = TaskShape {
+            redundancy: 3,
+            consensus: 3,
+            validator_depth: 1,
+            ..simple()
+        };
+        let out = chain.call(BOB, TABLE, call(shape).abi_encode()).unwrap();
+        let r = quoteCall::abi_decode_returns(&out).unwrap();
+        assert_eq!(
+            Ok((r.total, r.minersPart, r.validatorsPart, r.treasuryPart)),
+            quote(&t, shape)
+        );
+        let err = chain
+            .call(
+                BOB,
+                TABLE,
+                call(TaskShape {
+                    consensus: 4,
+                    ..shape
+                })
+                .abi_encode(),
+            )
+            .unwrap_err();
+        assert_eq!(
+            InvalidConsensusMethod::abi_decode(&err).unwrap(),
+            InvalidConsensusMethod { consensus: 4 }
+        );
+    }
+
+    #[test]
+    fn schedule_param_through_the_router_is_owner_only() {
+        let (chain, _) = setup();
+        let schedule = scheduleParamCall {
+            id: param::SPLIT_VALIDATORS_BPS,
+            value: U256::from(1_500),
+        };
+        let err = chain.call(BOB, TABLE, schedule.abi_encode()).unwrap_err();
+        assert_eq!(
+            OwnableUnauthorizedAccount::abi_decode(&err).unwrap(),
+            OwnableUnauthorizedAccount { account: BOB }
+        );
+        let out = chain.call(OWNER, TABLE, schedule.abi_encode()).unwrap();
+        assert_eq!(
+            scheduleParamCall::abi_decode_returns(&out).unwrap(),
+            chain.timestamp() + DELAY
+        );
+        chain.advance(DELAY);
+        let out = chain.call(BOB, TABLE, splitsCall {}.abi_encode()).unwrap();
+        let r = splitsCall::abi_decode_returns(&out).unwrap();
+        assert_eq!(
+            (r.minersBps, r.validatorsBps, r.treasuryBps),
+            (U256::from(8_000), U256::from(1_500), U256::from(500))
+        );
+    }
+}
+
 fn shape() -> impl Strategy<Value = TaskShape> {
     (
         0..3u8,
@@ -468,22 +627,38 @@ fn shape() -> impl Strategy<Value = TaskShape> {
         })
 }
 
-/// A random admin action: (param id, value as a fraction of the bounds, or a raw value),
-/// cancel, or time passing.
+/// The same task with one of N, validator depth, execution depth, SLA tier or
+/// `maxTokens` raised (staying valid).
+fn bigger(s: TaskShape, which: usize) -> TaskShape {
+    let mut b = s;
+    match which {
+        0 => b.redundancy = (s.redundancy + 1).min(MAX_REDUNDANCY),
+        1 => b.validator_depth = (s.validator_depth + 1).min(MAX_DEPTH),
+        2 => b.execution_depth = (s.execution_depth + 1).min(MAX_DEPTH),
+        3 => b.sla_tier = (s.sla_tier + 1).min(2),
+        _ => b.max_tokens = s.max_tokens.saturating_add(1_000).min(MAX_TOKENS),
+    }
+    b
+}
+
+/// A random admin action: schedule (param id, value as a fraction of the bounds) or
+/// cancel, by the owner or a stranger, or time passing. Ids run past the last one.
 #[derive(Clone, Debug)]
 enum Op {
-    Schedule(u8, u64),
-    Cancel(u8),
+    Schedule(Address, u8, u64),
+    Cancel(Address, u8),
     Advance(u64),
-    Stranger(u8, u64),
+}
+
+fn caller() -> impl Strategy<Value = Address> {
+    prop_oneof![5 => Just(OWNER), 1 => Just(BOB)]
 }
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
-        4 => (0..param::COUNT + 2, 0..=10_000u64).prop_map(|(i, f)| Op::Schedule(i, f)),
-        1 => (0..param::COUNT + 2).prop_map(Op::Cancel),
+        5 => (caller(), 0..param::COUNT + 2, 0..=10_000u64).prop_map(|(c, i, f)| Op::Schedule(c, i, f)),
+        1 => (caller(), 0..param::COUNT + 2).prop_map(|(c, i)| Op::Cancel(c, i)),
         3 => (0..2 * DELAY).prop_map(Op::Advance),
-        1 => (0..param::COUNT, 0..=10_000u64).prop_map(|(i, f)| Op::Stranger(i, f)),
     ]
 }
 
@@ -513,77 +688,152 @@ impl Model {
             _ => self.current,
         }
     }
+
+    /// What `pendingParam` should answer at `now`.
+    fn waiting(&self, now: u64) -> (U256, u64) {
+        match self.pending {
+            Some((v, at)) if now < at => (v, at),
+            _ => (U256::ZERO, 0),
+        }
+    }
+}
+
+/// What `scheduleParam(id, value)` from `caller` must return, by the model.
+fn expected_schedule(
+    models: &[Model],
+    caller: Address,
+    id: u8,
+    value: U256,
+    now: u64,
+) -> Result<u64, Error> {
+    if caller != OWNER {
+        return Err(OwnableUnauthorizedAccount { account: caller }.into());
+    }
+    let Some((s, _)) = spec(id) else {
+        return Err(UnknownParam { id }.into());
+    };
+    if value < s.min || value > s.max {
+        return Err(ParamOutOfBounds {
+            id,
+            value,
+            min: s.min,
+            max: s.max,
+        }
+        .into());
+    }
+    let current = models[usize::from(id)].at(now);
+    let step = if value > current {
+        value - current
+    } else {
+        current - value
+    };
+    if step > s.max_step {
+        return Err(ParamStepTooLarge {
+            id,
+            current,
+            value,
+            maxStep: s.max_step,
+        }
+        .into());
+    }
+    Ok(now + DELAY)
+}
+
+/// What `cancelParam(id)` from `caller` must return, by the model.
+fn expected_cancel(models: &[Model], caller: Address, id: u8, now: u64) -> Result<(), Error> {
+    if caller != OWNER {
+        return Err(OwnableUnauthorizedAccount { account: caller }.into());
+    }
+    if spec(id).is_none() {
+        return Err(UnknownParam { id }.into());
+    }
+    if models[usize::from(id)].waiting(now).1 == 0 {
+        return Err(NoPendingParam { id }.into());
+    }
+    Ok(())
 }
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
 
+    /// (a) and (b) at the default parameters.
     #[test]
     fn quote_is_monotone_and_parts_sum_to_total(s in shape(), which in 0..5usize) {
         let (_, t) = setup();
         let (total, m, v, tr) = quote(&t, s).unwrap();
         prop_assert_eq!(m + v + tr, total);
-        let mut bigger = s;
-        match which {
-            0 => bigger.redundancy = (s.redundancy + 1).min(MAX_REDUNDANCY),
-            1 => bigger.validator_depth = (s.validator_depth + 1).min(MAX_DEPTH),
-            2 => bigger.execution_depth = (s.execution_depth + 1).min(MAX_DEPTH),
-            3 => bigger.sla_tier = (s.sla_tier + 1).min(2),
-            _ => bigger.max_tokens = s.max_tokens.saturating_add(1_000).min(MAX_TOKENS),
-        }
-        let more = quote(&t, bigger).unwrap().0;
-        prop_assert!(more >= total, "{:?} -> {:?}: {} < {}", s, bigger, more, total);
+        let b = bigger(s, which);
+        let more = quote(&t, b).unwrap().0;
+        prop_assert!(more >= total, "{:?} -> {:?}: {} < {}", s, b, more, total);
     }
 
+    /// (c) invariant 7, plus (a) and (b) under whatever parameters the admin reaches.
     #[test]
-    fn params_stay_in_bounds_and_wait_their_delay(ops in proptest::collection::vec(op(), 1..40), probe in shape()) {
+    fn params_stay_in_bounds_and_wait_their_delay(
+        ops in proptest::collection::vec(op(), 1..40),
+        probe in shape(),
+        which in 0..5usize,
+    ) {
         let (chain, mut t) = setup();
         let mut model: Vec<Model> = (0..param::COUNT)
             .map(|id| Model { current: t.param(id).unwrap(), pending: None })
             .collect();
         for op in ops {
             let now = chain.timestamp();
-            match op {
-                Op::Schedule(id, f) | Op::Stranger(id, f) => {
-                    let stranger = matches!(op, Op::Stranger(..));
-                    chain.set_sender(if stranger { BOB } else { OWNER });
+            let logs_before = chain.logs().len();
+            let accepted = match op {
+                Op::Schedule(caller, id, f) => {
                     let value = value_for(id, f);
-                    let logs_before = chain.logs().len();
+                    chain.set_sender(caller);
                     let result = chain.tx(|| t.schedule_param(id, value));
-                    chain.set_sender(OWNER);
-                    let ok = !stranger
-                        && spec(id).is_some_and(|(s, _)| {
-                            let cur = model[usize::from(id)].at(now);
-                            let step = if value > cur { value - cur } else { cur - value };
-                            value >= s.min && value <= s.max && step <= s.max_step
-                        });
-                    prop_assert_eq!(result.is_ok(), ok, "{:?} value {}", op, value);
-                    if ok {
+                    let expected = expected_schedule(&model, caller, id, value, now);
+                    prop_assert_eq!(&result, &expected, "{:?} value {}", op, value);
+                    if let Ok(at) = expected {
                         let m = &mut model[usize::from(id)];
                         m.current = m.at(now);
-                        m.pending = Some((value, now + DELAY));
-                    } else {
-                        prop_assert_eq!(chain.logs().len(), logs_before);
+                        m.pending = Some((value, at));
+                        prop_assert_eq!(
+                            chain.events::<ParamScheduled>().pop(),
+                            Some(ParamScheduled { id, value, effectiveAt: at })
+                        );
                     }
+                    expected.is_ok()
                 }
-                Op::Cancel(id) => {
-                    let waiting = spec(id).is_some() && model[usize::from(id)].pending.is_some_and(|(_, at)| now < at);
-                    prop_assert_eq!(chain.tx(|| t.cancel_param(id)).is_ok(), waiting);
-                    if waiting {
+                Op::Cancel(caller, id) => {
+                    chain.set_sender(caller);
+                    let result = chain.tx(|| t.cancel_param(id));
+                    let expected = expected_cancel(&model, caller, id, now);
+                    prop_assert_eq!(&result, &expected, "{:?}", op);
+                    if expected.is_ok() {
                         model[usize::from(id)].pending = None;
+                        prop_assert_eq!(
+                            chain.events::<ParamCancelled>().pop(),
+                            Some(ParamCancelled { id })
+                        );
                     }
+                    expected.is_ok()
                 }
-                Op::Advance(secs) => chain.advance(secs),
-            }
+                Op::Advance(secs) => {
+                    chain.advance(secs);
+                    false
+                }
+            };
+            chain.set_sender(OWNER);
+            // One event per accepted call; a rejected one (or time passing) emits nothing.
+            prop_assert_eq!(chain.logs().len(), logs_before + usize::from(accepted));
             let now = chain.timestamp();
             for id in 0..param::COUNT {
                 let (s, _) = spec(id).unwrap();
+                let m = model[usize::from(id)];
                 let value = t.param(id).unwrap();
-                prop_assert_eq!(value, model[usize::from(id)].at(now), "param {}", id);
-                prop_assert!(value >= s.min && value <= s.max);
+                prop_assert_eq!(value, m.at(now), "param {}", id);
+                prop_assert!(value >= s.min && value <= s.max, "param {} = {}", id, value);
+                prop_assert_eq!(t.pending_param(id), Ok(m.waiting(now)), "pending {}", id);
             }
             let (total, m, v, tr) = quote(&t, probe).unwrap();
             prop_assert_eq!(m + v + tr, total);
+            let more = quote(&t, bigger(probe, which)).unwrap().0;
+            prop_assert!(more >= total, "{:?} ({}): {} < {}", probe, which, more, total);
             let (mb, vb, tb) = t.splits();
             prop_assert_eq!(mb + vb + tb, U256::from(10_000u64));
         }
