@@ -8,6 +8,8 @@
 mod abi;
 mod contracts;
 
+use std::process::ExitCode;
+
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -26,9 +28,22 @@ enum Command {
     },
 }
 
-fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+/// Runs the parsed command line.
+fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Contracts { command } => contracts::run(command),
+        Command::Contracts { command } => Ok(contracts::run(command)?),
+    }
+}
+
+/// Prints a failure as its message only (every error type here already names its cause):
+/// returning the error from `main` would print anyhow's backtrace too whenever
+/// `RUST_BACKTRACE` is set, burying the message.
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
     }
 }

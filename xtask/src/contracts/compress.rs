@@ -46,8 +46,17 @@ mod tests {
     }
 
     #[test]
-    fn deployable_code_starts_with_the_stylus_prefix() {
+    fn deployable_code_is_ef_f0_00_00_then_the_brotli_payload() {
         let code = deployable(&[1, 2, 3]);
         assert_eq!(code, vec![0xEF, 0xF0, 0x00, 0x00, 1, 2, 3]);
+
+        let wasm = wat::parse_str(r#"(module (memory (export "memory") 1))"#).unwrap();
+        let code = deployable(&brotli(&wasm));
+        assert_eq!(code[..4], [0xEF, 0xF0, 0x00, 0x00]);
+        let mut unpacked = Vec::new();
+        brotli::Decompressor::new(&code[4..], 4096)
+            .read_to_end(&mut unpacked)
+            .unwrap();
+        assert_eq!(unpacked, wasm);
     }
 }

@@ -8,10 +8,29 @@ mod report;
 
 use std::path::PathBuf;
 
-use anyhow::{bail, Context};
 use clap::Subcommand;
 
 use crate::abi;
+
+/// Why a `cargo contracts` subcommand failed.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ContractsError {
+    /// `cargo contracts build` failed, or some contract cannot be deployed.
+    #[error(transparent)]
+    Build(#[from] build::BuildError),
+    /// The workspace could not be read.
+    #[error(transparent)]
+    Discover(#[from] discover::DiscoverError),
+    /// Exporting or checking the interfaces failed.
+    #[error("exporting interfaces: {0}")]
+    Abi(#[from] abi::AbiError),
+    /// The committed interface files differ from what the contract code exports.
+    #[error(
+        "interfaces drifted from the contract code (run `cargo contracts abi`): {}",
+        .0.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+    )]
+    AbiDrift(Vec<PathBuf>),
+}
 
 /// Subcommands of `cargo contracts`.
 #[derive(Subcommand)]
@@ -34,26 +53,19 @@ pub(crate) enum Command {
 }
 
 /// Runs one `cargo contracts` subcommand.
-pub(crate) fn run(command: Command) -> anyhow::Result<()> {
+pub(crate) fn run(command: Command) -> Result<(), ContractsError> {
     match command {
-        Command::Build { contracts, out_dir } => build::run(&contracts, out_dir),
+        Command::Build { contracts, out_dir } => Ok(build::run(&contracts, out_dir)?),
         Command::Abi { check } => {
             let abi_dir = discover::workspace_root()?.join("abi");
             if check {
                 let drifted = abi::check(&abi_dir)?;
                 if !drifted.is_empty() {
-                    bail!(
-                        "interfaces drifted from the contract code (run `cargo contracts abi`): {}",
-                        drifted
-                            .iter()
-                            .map(|p| p.display().to_string())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    );
+                    return Err(ContractsError::AbiDrift(drifted));
                 }
                 println!("abi/ is up to date with the contracts");
             } else {
-                for path in abi::write_all(&abi_dir).context("exporting interfaces")? {
+                for path in abi::write_all(&abi_dir)? {
                     println!("wrote {}", path.display());
                 }
             }

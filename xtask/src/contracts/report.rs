@@ -8,7 +8,7 @@ use serde::Serialize;
 pub(crate) const SIZE_LIMIT: usize = 24_576;
 
 /// One contract's line in the table.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Row {
     /// Package name.
     pub(crate) contract: String,
@@ -28,18 +28,66 @@ impl Row {
         self.compressed_bytes as f64 * 100.0 / SIZE_LIMIT as f64
     }
 
-    /// True when the contract is deployable.
-    pub(crate) fn ok(&self) -> bool {
-        self.error.is_none() && self.compressed_bytes <= SIZE_LIMIT
-    }
-
-    fn status(&self) -> &str {
+    /// `ok`, `OVER` (too large) or `INVALID` (missing, or failing Nitro's checks).
+    pub(crate) fn status(&self) -> &'static str {
         match &self.error {
             Some(_) => "INVALID",
             None if self.compressed_bytes > SIZE_LIMIT => "OVER",
             None => "ok",
         }
     }
+
+    /// Why the contract cannot be deployed, naming it; `None` when it can.
+    pub(crate) fn failure(&self) -> Option<String> {
+        match &self.error {
+            Some(e) => Some(format!("{}: {e}", self.contract)),
+            None if self.compressed_bytes > SIZE_LIMIT => Some(format!(
+                "{}: {} bytes compressed, over the {SIZE_LIMIT} byte limit",
+                self.contract, self.compressed_bytes
+            )),
+            None => None,
+        }
+    }
+}
+
+/// `sizes.json`: the limit and the rows.
+#[derive(Serialize)]
+struct JsonTable<'a> {
+    limit_bytes: usize,
+    contracts: Vec<JsonRow<'a>>,
+}
+
+/// A row as written to `sizes.json`.
+#[derive(Serialize)]
+struct JsonRow<'a> {
+    contract: &'a str,
+    raw_bytes: usize,
+    compressed_bytes: usize,
+    percent_of_limit: f64,
+    vm_hooks_imports: usize,
+    status: &'static str,
+    error: Option<&'a str>,
+}
+
+/// The table as pretty JSON (`sizes.json`): the limit and one object per contract.
+pub(crate) fn json(rows: &[Row]) -> String {
+    let contracts = rows
+        .iter()
+        .map(|r| JsonRow {
+            contract: &r.contract,
+            raw_bytes: r.raw_bytes,
+            compressed_bytes: r.compressed_bytes,
+            percent_of_limit: (r.percent_of_limit() * 10.0).round() / 10.0,
+            vm_hooks_imports: r.hooks,
+            status: r.status(),
+            error: r.error.as_deref(),
+        })
+        .collect();
+    let table = JsonTable {
+        limit_bytes: SIZE_LIMIT,
+        contracts,
+    };
+    serde_json::to_string_pretty(&table).expect("plain data serialises") + "\n"
 }
 
 /// Renders the table.
@@ -53,13 +101,13 @@ pub(crate) fn table(rows: &[Row]) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{:<width$}  {:>9}  {:>10}  {:>8}  {:>5}  status",
-        "contract", "raw B", "brotli B", "% limit", "hooks"
+        "{:<width$}  {:>9}  {:>10}  {:>8}  {:>8}  status",
+        "contract", "raw B", "brotli B", "% limit", "vm_hooks"
     );
     for r in rows {
         let _ = writeln!(
             out,
-            "{:<width$}  {:>9}  {:>10}  {:>7.1}%  {:>5}  {}",
+            "{:<width$}  {:>9}  {:>10}  {:>7.1}%  {:>8}  {}",
             r.contract,
             r.raw_bytes,
             r.compressed_bytes,
@@ -87,10 +135,36 @@ mod tests {
     }
 
     #[test]
-    fn rows_over_the_limit_or_invalid_are_not_ok() {
-        assert!(row("a", SIZE_LIMIT, None).ok());
-        assert!(!row("b", SIZE_LIMIT + 1, None).ok());
-        assert!(!row("c", 10, Some("bad import")).ok());
+    fn rows_over_the_limit_or_invalid_are_not_ok_and_say_why() {
+        assert_eq!(row("a", SIZE_LIMIT, None).failure(), None);
+        assert_eq!(row("a", SIZE_LIMIT, None).status(), "ok");
+        assert_eq!(row("b", SIZE_LIMIT + 1, None).status(), "OVER");
+        assert_eq!(
+            row("b", SIZE_LIMIT + 1, None).failure().unwrap(),
+            "b: 24577 bytes compressed, over the 24576 byte limit"
+        );
+        assert_eq!(row("c", 10, Some("bad import")).status(), "INVALID");
+        assert_eq!(
+            row("c", 10, Some("bad import")).failure().unwrap(),
+            "c: bad import"
+        );
+    }
+
+    #[test]
+    fn json_has_every_column_of_the_table() {
+        let text = json(&[row("cor-token", 12_288, None), row("bad", 0, Some("x"))]);
+        let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(value["limit_bytes"], 24_576);
+        let first = &value["contracts"][0];
+        assert_eq!(first["contract"], "cor-token");
+        assert_eq!(first["raw_bytes"], 36_864);
+        assert_eq!(first["compressed_bytes"], 12_288);
+        assert_eq!(first["percent_of_limit"], 50.0);
+        assert_eq!(first["vm_hooks_imports"], 12);
+        assert_eq!(first["status"], "ok");
+        assert!(first["error"].is_null());
+        assert_eq!(value["contracts"][1]["status"], "INVALID");
+        assert_eq!(value["contracts"][1]["error"], "x");
     }
 
     #[test]
