@@ -28,3 +28,9 @@ alloy_sol_types::sol!(
     SessionPaymentTable,
     "json/SessionPaymentTable.json"
 );
+
+alloy_sol_types::sol!(
+    #[derive(Debug, PartialEq, Eq)]
+    StakeQuota,
+    "json/StakeQuota.json"
+);

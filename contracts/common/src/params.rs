@@ -112,7 +112,7 @@ impl Params {
 
     /// Seconds between scheduling a change and its effect.
     pub fn delay(&self) -> u64 {
-        self.delay.get().to()
+        self.delay.get().saturating_to()
     }
 
     /// Sets a parameter's first value at construction, with no delay and no step limit.
@@ -141,7 +141,7 @@ impl Params {
     /// The value in effect at `now`.
     pub fn value(&self, id: u8, now: u64) -> U256 {
         let slot = self.slots.getter(id);
-        let at: u64 = slot.effective_at.get().to();
+        let at: u64 = slot.effective_at.get().saturating_to();
         if at != 0 && now >= at {
             slot.pending.get()
         } else {
@@ -152,7 +152,7 @@ impl Params {
     /// The scheduled value and when it takes effect, or `(0, 0)` when none is waiting.
     pub fn pending(&self, id: u8, now: u64) -> (U256, u64) {
         let slot = self.slots.getter(id);
-        let at: u64 = slot.effective_at.get().to();
+        let at: u64 = slot.effective_at.get().saturating_to();
         if at != 0 && now < at {
             (slot.pending.get(), at)
         } else {

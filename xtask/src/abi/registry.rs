@@ -43,4 +43,5 @@ pub(crate) const CONTRACTS: &[ContractAbi] = &[
         "session-payment",
         session_payment::SessionPayment
     ),
+    contract!("StakeQuota", "stake-quota", stake_quota::StakeQuota),
 ];
