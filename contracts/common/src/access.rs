@@ -77,12 +77,11 @@ impl Ownable {
     fn set(&mut self, new_owner: Address) {
         let previous = self.owner.get();
         self.owner.set(new_owner);
-        crate::events::emit(
+        crate::words::emit(
             self.vm(),
-            OwnershipTransferred {
-                previousOwner: previous,
-                newOwner: new_owner,
-            },
+            <OwnershipTransferred as alloy_sol_types::SolEvent>::SIGNATURE_HASH,
+            &[previous.into_word(), new_owner.into_word()],
+            &[],
         );
     }
 }

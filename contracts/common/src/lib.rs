@@ -13,6 +13,7 @@
 //!   including EIP-2612 permits.
 //! - [`bps`]: basis-point arithmetic, checked.
 //! - [`events`]: emitting events without linking the formatting machinery.
+//! - [`words`]: one untyped event encoder for contracts close to the size limit.
 //! - [`clock`]: fixed-length periods (epochs, quota periods) from a genesis time.
 //! - [`task_meta`]: the per-task payment metadata, packed in one word.
 //!
@@ -31,6 +32,7 @@ pub mod pause;
 pub mod role;
 pub mod task_meta;
 pub mod token;
+pub mod words;
 
 /// Declares Solidity events and errors with `alloy_sol_types::sol!` and, when the crate is
 /// built with its `export-abi` feature, records their declarations in a `SOL_DECLS`

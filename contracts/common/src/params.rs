@@ -127,14 +127,7 @@ impl Params {
     ) -> Result<(), E> {
         spec.check_bounds::<E>(id, value)?;
         self.slots.setter(id).current.set(value);
-        crate::events::emit(
-            self.vm(),
-            ParamScheduled {
-                id,
-                value,
-                effectiveAt: now,
-            },
-        );
+        emit_scheduled(self.vm(), id, value, now);
         Ok(())
     }
 
@@ -190,14 +183,7 @@ impl Params {
         slot.current.set(current);
         slot.pending.set(value);
         slot.effective_at.set(U64::from(effective_at));
-        crate::events::emit(
-            self.vm(),
-            ParamScheduled {
-                id,
-                value,
-                effectiveAt: effective_at,
-            },
-        );
+        emit_scheduled(self.vm(), id, value, effective_at);
         Ok(effective_at)
     }
 
@@ -212,9 +198,30 @@ impl Params {
         let mut slot = self.slots.setter(id);
         slot.pending.set(U256::ZERO);
         slot.effective_at.set(U64::ZERO);
-        crate::events::emit(self.vm(), ParamCancelled { id });
+        crate::words::emit(
+            self.vm(),
+            <ParamCancelled as alloy_sol_types::SolEvent>::SIGNATURE_HASH,
+            &[crate::words::word(id)],
+            &[],
+        );
         Ok(())
     }
 }
 
 use alloy_primitives::aliases::U64;
+
+/// Emits `ParamScheduled(id, value, effective_at)`.
+fn emit_scheduled(
+    vm: &impl stylus_sdk::stylus_core::RawLogAccess,
+    id: u8,
+    value: U256,
+    effective_at: u64,
+) {
+    use crate::words::word;
+    crate::words::emit(
+        vm,
+        <ParamScheduled as alloy_sol_types::SolEvent>::SIGNATURE_HASH,
+        &[word(id)],
+        &[word(value), word(effective_at)],
+    );
+}

@@ -42,7 +42,12 @@ impl Pausable {
     pub fn pause<E: From<EnforcedPause>>(&mut self, by: Address) -> Result<(), E> {
         self.when_not_paused::<E>()?;
         self.paused.set(true);
-        crate::events::emit(self.vm(), Paused { account: by });
+        crate::words::emit(
+            self.vm(),
+            <Paused as alloy_sol_types::SolEvent>::SIGNATURE_HASH,
+            &[],
+            &[by.into_word()],
+        );
         Ok(())
     }
 
@@ -54,7 +59,12 @@ impl Pausable {
             return Err(ExpectedPause {}.into());
         }
         self.paused.set(false);
-        crate::events::emit(self.vm(), Unpaused { account: by });
+        crate::words::emit(
+            self.vm(),
+            <Unpaused as alloy_sol_types::SolEvent>::SIGNATURE_HASH,
+            &[],
+            &[by.into_word()],
+        );
         Ok(())
     }
 }

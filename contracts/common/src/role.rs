@@ -25,7 +25,12 @@ impl Role {
     /// Gives the role to `account` (zero revokes it). Emits `RoleSet`.
     pub fn set(&mut self, id: u8, account: Address) {
         self.account.set(account);
-        crate::events::emit(self.vm(), RoleSet { role: id, account });
+        crate::words::emit(
+            self.vm(),
+            <RoleSet as alloy_sol_types::SolEvent>::SIGNATURE_HASH,
+            &[crate::words::word(id), account.into_word()],
+            &[],
+        );
     }
 
     /// Fails unless `caller` holds the role.
