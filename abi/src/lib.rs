@@ -19,6 +19,12 @@ alloy_sol_types::sol!(
 
 alloy_sol_types::sol!(
     #[derive(Debug, PartialEq, Eq)]
+    NodePool,
+    "json/NodePool.json"
+);
+
+alloy_sol_types::sol!(
+    #[derive(Debug, PartialEq, Eq)]
     SessionPayment,
     "json/SessionPayment.json"
 );

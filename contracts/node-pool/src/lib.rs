@@ -15,13 +15,16 @@
 //! of the node). Every state change that can flip a node's eligibility re-syncs it. The
 //! one change no transaction sees is a scheduled `MIN_STAKE` taking effect: nodes left
 //! below the new minimum (or raised above a lowered one) stay where they were until
-//! anyone calls `syncEligibility(node)`. `isEligible` is always exact, so a picker can
-//! check a candidate and sync it.
+//! anyone calls `syncEligibility(node)`, which returns the exact eligibility (so an
+//! `eth_call` of it is the check).
 //!
 //! **Liveness.** Epochs are fixed-length periods from a genesis time. A node is live for
-//! an epoch when it sent a `heartbeat` in it or SessionQueue recorded a completed task
-//! for it (`recordActivity`). Only the last live epoch and the number of live epochs are
-//! stored (O(1)).
+//! an epoch when it sent a `heartbeat` in it. Only the last live epoch and the number of
+//! live epochs are stored (O(1)).
+//!
+//! **Size.** The program is close to the 24 KiB limit: events go through the one untyped
+//! encoder of `cor_contract_common::words`, views are combined into tuples (`node`,
+//! `totals`, `epoch`, `links`), and there is no `registerWithPermit`.
 //!
 //! **Conservation** (invariant 1): the contract's COR balance always equals
 //! [`totalOwed`], the sum of all stakes (`totalStaked`) plus `slashedBalance`.
@@ -167,7 +170,7 @@ pub enum Error {
     InvalidPeriod(InvalidPeriod),
 }
 
-/// Role id of the SessionQueue, the only caller of `slash` and `recordActivity`.
+/// Role id of the SessionQueue, the only caller of `slash`.
 pub const SESSION_QUEUE_ROLE: u8 = 1;
 
 /// Parameter id: minimum node stake in COR wei (1 ..= 1 000 000 COR, step 10 000 COR).

@@ -33,6 +33,7 @@ macro_rules! contract {
 /// Every exported contract.
 pub(crate) const CONTRACTS: &[ContractAbi] = &[
     contract!("CorToken", "cor-token", cor_token::CorToken),
+    contract!("NodePool", "node-pool", node_pool::NodePool),
     contract!(
         "SessionPaymentTable",
         "session-payment-table",
