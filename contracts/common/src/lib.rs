@@ -12,6 +12,7 @@
 //! - [`token`]: moving COR in and out of a contract through the ERC-20 interface,
 //!   including EIP-2612 permits.
 //! - [`bps`]: basis-point arithmetic, checked.
+//! - [`calls`]: calls to other contracts with hand-built calldata, reverts passed up.
 //! - [`events`]: emitting events without linking the formatting machinery.
 //! - [`words`]: one untyped event encoder for contracts close to the size limit.
 //! - [`clock`]: fixed-length periods (epochs, quota periods) from a genesis time.
@@ -25,6 +26,7 @@ extern crate alloc;
 
 pub mod access;
 pub mod bps;
+pub mod calls;
 pub mod clock;
 pub mod events;
 pub mod params;

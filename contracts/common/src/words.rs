@@ -52,6 +52,12 @@ impl ToWord for u32 {
     }
 }
 
+impl ToWord for u16 {
+    fn to_word(self) -> B256 {
+        u64::from(self).to_word()
+    }
+}
+
 impl ToWord for u8 {
     fn to_word(self) -> B256 {
         u64::from(self).to_word()
@@ -78,6 +84,19 @@ pub fn emit(vm: &impl RawLogAccess, signature: B256, topics: &[B256], data: &[B2
         bytes.extend_from_slice(word.as_slice());
     }
     vm.emit_log(&bytes, 1 + topics.len());
+}
+
+/// The tail of a `bytes` or `string` field: its length, then its bytes right-padded to
+/// whole words. The head holds its offset.
+pub fn bytes_tail(value: &[u8]) -> Vec<B256> {
+    let mut data = Vec::with_capacity(value.len() / 32 + 2);
+    data.push(word(value.len() as u64));
+    for chunk in value.chunks(32) {
+        let mut w = B256::ZERO;
+        w.0[..chunk.len()].copy_from_slice(chunk);
+        data.push(w);
+    }
+    data
 }
 
 /// The data of a `uint32[]` as an event's only dynamic field after `head` static words:
@@ -117,5 +136,21 @@ mod tests {
         }
         let theirs = (U256::from(5), U256::from(6), values.to_vec()).abi_encode_params();
         assert_eq!(ours, theirs);
+    }
+
+    #[test]
+    fn bytes_tail_after_head_words_matches_alloy() {
+        use alloy_sol_types::SolValue;
+        for text in ["", "a", "exactly thirty-two bytes long!!!", "a string longer than one word, two"] {
+            let mut ours = Vec::new();
+            for w in [word(9u64), word(64u64)]
+                .iter()
+                .chain(&bytes_tail(text.as_bytes()))
+            {
+                ours.extend_from_slice(w.as_slice());
+            }
+            let theirs = (U256::from(9), text.to_string()).abi_encode_params();
+            assert_eq!(ours, theirs, "{text:?}");
+        }
     }
 }
