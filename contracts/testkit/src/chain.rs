@@ -51,6 +51,20 @@ pub(crate) struct State {
     pub(crate) timestamp: u64,
     pub(crate) block_number: u64,
     pub(crate) chain_id: u64,
+    pub(crate) storage_ops: StorageOps,
+}
+
+/// Storage slot accesses counted since the chain was created (reverted ones included).
+///
+/// Gas is not metered natively; slot accesses are what dominates a Stylus program's gas,
+/// so tests compare these counts to show that a call's cost does not grow with some
+/// quantity (NodeReward's `finalizeEpoch` with the number of nodes).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StorageOps {
+    /// Slot reads that reached the host (`storage_load_bytes32`).
+    pub loads: u64,
+    /// Slot writes (`storage_cache_bytes32`).
+    pub stores: u64,
 }
 
 /// An in-process chain of natively compiled Stylus contracts. Cheap to clone (shared).
@@ -81,6 +95,7 @@ impl TestChain {
                 timestamp: 1_700_000_000,
                 block_number: 1,
                 chain_id: 412_346,
+                storage_ops: StorageOps::default(),
             })),
         }
     }
@@ -165,6 +180,11 @@ impl TestChain {
         let mut state = self.state.borrow_mut();
         state.timestamp += seconds;
         state.block_number += 1;
+    }
+
+    /// Storage slot reads and writes counted so far, by every contract on the chain.
+    pub fn storage_ops(&self) -> StorageOps {
+        self.state.borrow().storage_ops
     }
 
     /// Every log emitted so far (reverted calls' logs excluded).

@@ -183,6 +183,7 @@ unsafe impl UnsafeDeploymentAccess for Frame {
 
 impl StorageAccess for Frame {
     fn storage_load_bytes32(&self, key: U256) -> B256 {
+        self.chain.state.borrow_mut().storage_ops.loads += 1;
         let state = self.chain.state.borrow();
         state
             .world
@@ -194,9 +195,9 @@ impl StorageAccess for Frame {
     }
 
     unsafe fn storage_cache_bytes32(&self, key: U256, value: B256) {
-        self.chain
-            .state
-            .borrow_mut()
+        let mut state = self.chain.state.borrow_mut();
+        state.storage_ops.stores += 1;
+        state
             .world
             .storage
             .entry(self.this)

@@ -22,6 +22,6 @@ mod chain;
 mod frame;
 mod keys;
 
-pub use chain::{Entry, Log, TestChain};
+pub use chain::{Entry, Log, StorageOps, TestChain};
 pub use frame::Frame;
 pub use keys::{permit_digest, Account};
