@@ -141,7 +141,12 @@ mod tests {
     #[test]
     fn bytes_tail_after_head_words_matches_alloy() {
         use alloy_sol_types::SolValue;
-        for text in ["", "a", "exactly thirty-two bytes long!!!", "a string longer than one word, two"] {
+        for text in [
+            "",
+            "a",
+            "exactly thirty-two bytes long!!!",
+            "a string longer than one word, two",
+        ] {
             let mut ours = Vec::new();
             for w in [word(9u64), word(64u64)]
                 .iter()

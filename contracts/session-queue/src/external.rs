@@ -25,4 +25,6 @@ alloy_sol_types::sol! {
     function voteWeight(address node) external view returns (uint64);
     // NodeReward
     function credit(address node, uint64 taskWeight) external;
+    // ConsensusEngine
+    function decide(uint8 method, uint8 assigned, uint8 threshold, uint64 tolerance, uint64 totalWeight, bytes32[] outputHashes, bytes32[] fingerprints, uint64[] scores, uint64[] weights) external view returns (uint8, uint8, uint8, bool);
 }

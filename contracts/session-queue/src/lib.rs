@@ -50,11 +50,11 @@ extern crate alloc;
 use alloc::{string::String, vec::Vec};
 
 use alloy_primitives::{
-    aliases::{U16, U32, U64, U8},
+    aliases::{U32, U64, U8},
     Address, B256, U256,
 };
 use alloy_sol_types::{SolCall, SolEvent};
-use cor_consensus::{commitment_preimage, decide, Method, Reveal, Rules};
+use cor_consensus::commitment_preimage;
 use cor_contract_common::{
     access,
     access::Ownable,
@@ -70,8 +70,8 @@ use cor_contract_common::{
 use stylus_sdk::{
     prelude::*,
     storage::{
-        StorageAddress, StorageArray, StorageB256, StorageBytes, StorageMap, StorageU16,
-        StorageU32, StorageU64, StorageU8,
+        StorageAddress, StorageArray, StorageB256, StorageBytes, StorageMap, StorageU32,
+        StorageU64, StorageU8,
     },
 };
 
@@ -251,15 +251,10 @@ pub const fn param_spec(id: u8) -> Option<ParamSpec> {
 pub struct Session {
     owner: StorageAddress,
     model_id: StorageU32,
-    model_class: StorageU8,
-    redundancy: StorageU8,
-    consensus: StorageU8,
-    sla_tier: StorageU8,
-    validator_depth: StorageU8,
-    execution_depth: StorageU8,
     payment_mode: StorageU8,
-    threshold_bps: StorageU16,
-    route_hint: StorageU32,
+    /// The packed [`TaskMeta`] (class, tier, N, method, threshold, depths, route hint)
+    /// every task of the session carries into its SessionPayment record.
+    meta: StorageB256,
     tolerance: StorageU64,
     commit_window: StorageU64,
     reveal_window: StorageU64,
@@ -302,8 +297,8 @@ pub struct SessionQueue {
     pausable: Pausable,
     params: Params,
     /// NodePool, SessionPaymentTable, SessionPayment, StakeQuota, NodeReputation,
-    /// NodeReward.
-    links: StorageArray<StorageAddress, 6>,
+    /// NodeReward, ConsensusEngine.
+    links: StorageArray<StorageAddress, 7>,
     session_count: StorageU64,
     task_count: StorageU64,
     sessions: StorageMap<u64, Session>,
@@ -318,6 +313,11 @@ const PAYMENT: usize = 2;
 const QUOTA: usize = 3;
 const REPUTATION: usize = 4;
 const REWARD: usize = 5;
+const ENGINE: usize = 6;
+
+/// Consensus method codes (`cor_consensus::Method`).
+const CONSENSUS_SIMILARITY: u8 = 1;
+const CONSENSUS_WEIGHTED: u8 = 3;
 
 /// What `finalize` learned about one seat.
 struct Outcome {
@@ -346,10 +346,11 @@ impl SessionQueue {
         quota: Address,
         reputation: Address,
         reward: Address,
+        engine: Address,
         param_delay: u64,
     ) -> Result<(), Error> {
         self.ownable.init::<Error>(owner)?;
-        for (i, link) in [node_pool, table, payment, quota, reputation, reward]
+        for (i, link) in [node_pool, table, payment, quota, reputation, reward, engine]
             .into_iter()
             .enumerate()
         {
@@ -362,7 +363,8 @@ impl SessionQueue {
         let now = self.vm().block_timestamp();
         for (id, value) in PARAM_DEFAULTS {
             let spec = known::<Error>(id, param_spec(id))?;
-            self.params.init::<Error>(id, spec, U256::from(value), now)?;
+            self.params
+                .init::<Error>(id, spec, U256::from(value), now)?;
         }
         Ok(())
     }
@@ -413,7 +415,7 @@ impl SessionQueue {
             })
             .into());
         }
-        if Method::from_code(consensus) == Some(Method::Similarity) && tolerance > 256 {
+        if consensus == CONSENSUS_SIMILARITY && tolerance > 256 {
             return Err(Error::from(InvalidTolerance {
                 consensus,
                 tolerance,
@@ -424,8 +426,7 @@ impl SessionQueue {
             return Err(Error::from(InvalidPaymentMode { mode: payment_mode }).into());
         }
         let max = self.param_value(PARAM_MAX_WINDOW);
-        if commit_window == 0 || reveal_window == 0 || commit_window > max || reveal_window > max
-        {
+        if commit_window == 0 || reveal_window == 0 || commit_window > max || reveal_window > max {
             return Err(Error::from(InvalidWindow {
                 commitWindow: commit_window,
                 revealWindow: reveal_window,
@@ -456,21 +457,24 @@ impl SessionQueue {
             0,
         )?;
 
-        let id = self.session_count.get().to::<u64>() + 1;
+        let id = self.session_count.get().saturating_to::<u64>() + 1;
         self.session_count.set(U64::from(id));
         let owner = self.vm().msg_sender();
+        let meta = TaskMeta {
+            model_class,
+            sla_tier,
+            redundancy,
+            consensus,
+            threshold_bps,
+            validator_depth,
+            execution_depth,
+            route_hint,
+        };
         let mut s = self.sessions.setter(id);
         s.owner.set(owner);
         s.model_id.set(U32::from(model_id));
-        s.model_class.set(U8::from(model_class));
-        s.redundancy.set(U8::from(redundancy));
-        s.consensus.set(U8::from(consensus));
-        s.sla_tier.set(U8::from(sla_tier));
-        s.validator_depth.set(U8::from(validator_depth));
-        s.execution_depth.set(U8::from(execution_depth));
         s.payment_mode.set(U8::from(payment_mode));
-        s.threshold_bps.set(U16::from(threshold_bps));
-        s.route_hint.set(U32::from(route_hint));
+        s.meta.set(meta.pack());
         s.tolerance.set(U64::from(tolerance));
         s.commit_window.set(U64::from(commit_window));
         s.reveal_window.set(U64::from(reveal_window));
@@ -488,34 +492,18 @@ impl SessionQueue {
         Ok(id)
     }
 
-    /// A session: `(owner, modelId, modelClass, redundancy, consensus, thresholdBps,
-    /// tolerance, slaTier, validatorDepth, executionDepth, paymentMode, routeHint,
-    /// commitWindow, revealWindow)`.
+    /// A session: `(owner, modelId, paymentMode, tolerance, commitWindow, revealWindow,
+    /// meta)`. `meta` packs the rest as SessionPayment's task metadata does (byte 0 model
+    /// class, 1 SLA tier, 2 redundancy, 3 consensus method, 4..6 threshold bps, 6
+    /// validator depth, 7 execution depth, 8..12 route hint; see
+    /// `cor_contract_common::task_meta`).
     ///
     /// Errors: `UnknownSession`.
     #[allow(clippy::type_complexity)]
     pub fn session(
         &self,
         session_id: u64,
-    ) -> Result<
-        (
-            Address,
-            u32,
-            u8,
-            u8,
-            u8,
-            u16,
-            u64,
-            u8,
-            u8,
-            u8,
-            u8,
-            u32,
-            u64,
-            u64,
-        ),
-        Error,
-    > {
+    ) -> Result<(Address, u32, u8, u64, u64, u64, B256), Error> {
         let s = self.sessions.getter(session_id);
         let owner = s.owner.get();
         if owner.is_zero() {
@@ -526,19 +514,12 @@ impl SessionQueue {
         }
         Ok((
             owner,
-            s.model_id.get().to(),
-            s.model_class.get().to(),
-            s.redundancy.get().to(),
-            s.consensus.get().to(),
-            s.threshold_bps.get().to(),
-            s.tolerance.get().to(),
-            s.sla_tier.get().to(),
-            s.validator_depth.get().to(),
-            s.execution_depth.get().to(),
-            s.payment_mode.get().to(),
-            s.route_hint.get().to(),
-            s.commit_window.get().to(),
-            s.reveal_window.get().to(),
+            s.model_id.get().saturating_to(),
+            s.payment_mode.get().saturating_to(),
+            s.tolerance.get().saturating_to(),
+            s.commit_window.get().saturating_to(),
+            s.reveal_window.get().saturating_to(),
+            s.meta.get(),
         ))
     }
 
@@ -585,24 +566,16 @@ impl SessionQueue {
             return Err(Error::from(EmptyInput {}).into());
         }
         self.check_uri(input_uri.len())?;
-        let meta = TaskMeta {
-            model_class: s.model_class.get().to(),
-            sla_tier: s.sla_tier.get().to(),
-            redundancy: s.redundancy.get().to(),
-            consensus: s.consensus.get().to(),
-            threshold_bps: s.threshold_bps.get().to(),
-            validator_depth: s.validator_depth.get().to(),
-            execution_depth: s.execution_depth.get().to(),
-            route_hint: s.route_hint.get().to(),
-        };
-        let model_id: u32 = s.model_id.get().to();
-        let mode: u8 = s.payment_mode.get().to();
-        let commit_window: u64 = s.commit_window.get().to();
-        let reveal_window: u64 = s.reveal_window.get().to();
+        let meta_word = s.meta.get();
+        let meta = TaskMeta::unpack(meta_word);
+        let model_id: u32 = s.model_id.get().saturating_to();
+        let mode: u8 = s.payment_mode.get().saturating_to();
+        let commit_window: u64 = s.commit_window.get().saturating_to();
+        let reveal_window: u64 = s.reveal_window.get().saturating_to();
 
-        let id = self.task_count.get().to::<u64>() + 1;
+        let id = self.task_count.get().saturating_to::<u64>() + 1;
         self.task_count.set(U64::from(id));
-        let volume = self.volume.get(payer).to::<u64>();
+        let volume = self.volume.get(payer).saturating_to::<u64>();
         self.volume.setter(payer).set(U64::from(volume + 1));
         let task_id = U256::from(id);
 
@@ -641,7 +614,7 @@ impl SessionQueue {
         for part in charged {
             lock = lock.raw(part);
         }
-        calls::send(self, self.link(PAYMENT), &lock.raw(meta.pack()))?;
+        calls::send(self, self.link(PAYMENT), &lock.raw(meta_word))?;
 
         // Assign.
         let now = self.vm().block_timestamp();
@@ -710,9 +683,9 @@ impl SessionQueue {
         let seat = self.seat_of(id, task_id, miner)?;
         let now = self.vm().block_timestamp();
         let mut t = self.tasks.setter(id);
-        let deadline: u64 = t.commit_deadline.get().to();
+        let deadline: u64 = t.commit_deadline.get().saturating_to();
         let mut s = t.seats.setter(seat).ok_or_else(Vec::new)?;
-        if s.state.get().to::<u8>() != SEAT_ASSIGNED {
+        if s.state.get().saturating_to::<u8>() != SEAT_ASSIGNED {
             return Err(Error::from(AlreadyCommitted {
                 taskId: task_id,
                 miner,
@@ -764,21 +737,14 @@ impl SessionQueue {
         let seat = self.seat_of(id, task_id, miner)?;
         self.check_uri(output_uri.len())?;
         let now = self.vm().block_timestamp();
-        let expected = commitment_preimage(
-            task_id,
-            miner,
-            output_hash,
-            fingerprint,
-            score,
-            salt,
-        );
+        let expected = commitment_preimage(task_id, miner, output_hash, fingerprint, score, salt);
         let hash = self.vm().native_keccak256(&expected);
         let mut t = self.tasks.setter(id);
-        let commit_deadline: u64 = t.commit_deadline.get().to();
-        let reveal_deadline: u64 = t.reveal_deadline.get().to();
+        let commit_deadline: u64 = t.commit_deadline.get().saturating_to();
+        let reveal_deadline: u64 = t.reveal_deadline.get().saturating_to();
         let all_committed = t.committed.get() == t.redundancy.get();
         let mut s = t.seats.setter(seat).ok_or_else(Vec::new)?;
-        match s.state.get().to::<u8>() {
+        match s.state.get().saturating_to::<u8>() {
             SEAT_ASSIGNED => {
                 return Err(Error::from(NotCommitted {
                     taskId: task_id,
@@ -841,16 +807,16 @@ impl SessionQueue {
         let gas_start = self.vm().evm_gas_left();
         let id = self.task_id(task_id)?;
         let t = self.tasks.getter(id);
-        let status: u8 = t.status.get().to();
+        let status: u8 = t.status.get().saturating_to();
         if status != TASK_OPEN {
             return Ok(status);
         }
         let now = self.vm().block_timestamp();
-        let n: u8 = t.redundancy.get().to();
-        let committed: u8 = t.committed.get().to();
-        let revealed: u8 = t.revealed.get().to();
-        let commit_deadline: u64 = t.commit_deadline.get().to();
-        let reveal_deadline: u64 = t.reveal_deadline.get().to();
+        let n: u8 = t.redundancy.get().saturating_to();
+        let committed: u8 = t.committed.get().saturating_to();
+        let revealed: u8 = t.revealed.get().saturating_to();
+        let commit_deadline: u64 = t.commit_deadline.get().saturating_to();
+        let reveal_deadline: u64 = t.reveal_deadline.get().saturating_to();
         let ready = revealed == n
             || now > reveal_deadline
             || (now > commit_deadline && revealed == committed);
@@ -866,67 +832,82 @@ impl SessionQueue {
             })
             .into());
         }
-        let s = self.sessions.getter(t.session_id.get().to::<u64>());
-        let method = Method::from_code(s.consensus.get().to()).unwrap_or(Method::Exact);
-        let threshold_bps: u64 = s.threshold_bps.get().to();
-        let tolerance: u64 = s.tolerance.get().to();
-        let class: u8 = s.model_class.get().to();
+        let s = self
+            .sessions
+            .getter(t.session_id.get().saturating_to::<u64>());
+        let meta = TaskMeta::unpack(s.meta.get());
+        let tolerance: u64 = s.tolerance.get().saturating_to();
 
         // Gather the seats and the reveals.
         let mut seats: Vec<Outcome> = Vec::with_capacity(n as usize);
-        let mut reveals: Vec<Reveal> = Vec::with_capacity(n as usize);
         let mut revealer: Vec<usize> = Vec::with_capacity(n as usize);
+        let mut hashes: Vec<B256> = Vec::with_capacity(n as usize);
+        let mut fingerprints: Vec<B256> = Vec::with_capacity(n as usize);
+        let mut scores: Vec<B256> = Vec::with_capacity(n as usize);
         for i in 0..n as usize {
             let Some(seat) = t.seats.getter(i) else { break };
-            let state: u8 = seat.state.get().to();
+            let state: u8 = seat.state.get().saturating_to();
             seats.push(Outcome {
                 miner: seat.miner.get(),
                 state,
                 agreed: false,
             });
             if state == SEAT_REVEALED {
-                reveals.push(Reveal {
-                    output_hash: seat.output_hash.get(),
-                    fingerprint: seat.fingerprint.get(),
-                    score: seat.score.get().to(),
-                    weight: 1,
-                });
+                hashes.push(seat.output_hash.get());
+                fingerprints.push(seat.fingerprint.get());
+                scores.push(word(seat.score.get().saturating_to::<u64>()));
                 revealer.push(i);
             }
         }
+        let mut weights: Vec<B256> = alloc::vec![word(1u64); revealer.len()];
         let mut total_weight = u64::from(n);
-        if method == Method::Weighted {
+        if meta.consensus == CONSENSUS_WEIGHTED {
             total_weight = 0;
             let mut r = 0;
             for (i, seat) in seats.iter().enumerate() {
                 let weight = self.vote_weight(seat.miner)?;
                 total_weight = total_weight.saturating_add(weight);
                 if revealer.get(r) == Some(&i) {
-                    reveals[r].weight = weight;
+                    weights[r] = word(weight);
                     r += 1;
                 }
             }
         }
-        let rules = Rules {
-            method,
-            assigned: n,
-            threshold: (u64::from(n) * threshold_bps).div_ceil(10_000).max(1) as u8,
-            radius: tolerance.min(256) as u32,
-            tolerance,
-            total_weight,
-        };
-        let outcome = decide(&rules, &reveals);
+        let threshold = (u64::from(n) * u64::from(meta.threshold_bps))
+            .div_ceil(10_000)
+            .max(1);
+        let k = revealer.len() as u64;
+        let tail = 32 * (1 + k);
+        let mut decide = Calldata::new(decideCall::SELECTOR)
+            .arg(meta.consensus)
+            .arg(n)
+            .arg(threshold)
+            .arg(tolerance)
+            .arg(total_weight);
+        for array in 0..4 {
+            decide = decide.arg(9 * 32 + array * tail);
+        }
+        for array in [&hashes, &fingerprints, &scores, &weights] {
+            decide = decide.arg(k);
+            for &w in array.iter() {
+                decide = decide.raw(w);
+            }
+        }
+        let decision = calls::read(self, self.link(ENGINE), &decide)?;
+        let result = ret_word(&decision, 0).0[31] as usize;
+        let agreeing = ret_word(&decision, 1).0[31];
+        let resolved = ret_word(&decision, 3) != B256::ZERO;
         let mut agreeing_seats = 0u8;
         let mut winners: Vec<Address> = Vec::new();
         for (r, &i) in revealer.iter().enumerate() {
-            if outcome.agreeing & (1 << r) != 0 {
+            if agreeing & (1 << r) != 0 {
                 seats[i].agreed = true;
                 agreeing_seats |= 1 << i;
                 winners.push(seats[i].miner);
             }
         }
-        let result_seat = outcome.result.map(|r| revealer[r]);
-        let final_status = if outcome.resolved {
+        let result_seat = result.checked_sub(1).and_then(|r| revealer.get(r).copied());
+        let final_status = if resolved {
             TASK_RESOLVED
         } else {
             TASK_UNRESOLVED
@@ -936,14 +917,15 @@ impl SessionQueue {
         let mut t = self.tasks.setter(id);
         t.status.set(U8::from(final_status));
         t.agreeing.set(U8::from(agreeing_seats));
-        t.result.set(U8::from(result_seat.map_or(0, |i| i as u8 + 1)));
+        t.result
+            .set(U8::from(result_seat.map_or(0, |i| i as u8 + 1)));
         let (output_hash, output_uri) = match result_seat.and_then(|i| t.seats.getter(i)) {
             Some(seat) => (seat.output_hash.get(), seat.output_uri.get_bytes()),
             None => (B256::ZERO, Vec::new()),
         };
 
         // Pay or refund.
-        if outcome.resolved {
+        if resolved {
             let settle = Calldata::new(settleCall::SELECTOR)
                 .arg(task_id)
                 .arg(3 * 32u64)
@@ -961,7 +943,10 @@ impl SessionQueue {
 
         // Reputation, rewards, slashes.
         let slash = self.param_value(PARAM_SLASH_AMOUNT);
-        let weight = TASK_WEIGHT[(class as usize).min(2)];
+        let weight = TASK_WEIGHT
+            .get(meta.model_class as usize)
+            .copied()
+            .unwrap_or(1);
         for seat in &seats {
             calls::send(
                 self,
@@ -972,7 +957,7 @@ impl SessionQueue {
                     .arg(seat.state == SEAT_REVEALED)
                     .arg(seat.agreed),
             )?;
-            if seat.agreed && outcome.resolved {
+            if seat.agreed && resolved {
                 calls::send(
                     self,
                     self.link(REWARD),
@@ -1026,16 +1011,16 @@ impl SessionQueue {
         let id = self.task_id(task_id)?;
         let t = self.tasks.getter(id);
         Ok((
-            t.session_id.get().to(),
-            t.status.get().to(),
-            t.redundancy.get().to(),
-            t.committed.get().to(),
-            t.revealed.get().to(),
-            t.commit_deadline.get().to(),
-            t.reveal_deadline.get().to(),
+            t.session_id.get().saturating_to(),
+            t.status.get().saturating_to(),
+            t.redundancy.get().saturating_to(),
+            t.committed.get().saturating_to(),
+            t.revealed.get().saturating_to(),
+            t.commit_deadline.get().saturating_to(),
+            t.reveal_deadline.get().saturating_to(),
             t.input_hash.get(),
-            t.agreeing.get().to(),
-            t.result.get().to(),
+            t.agreeing.get().saturating_to(),
+            t.result.get().saturating_to(),
         ))
     }
 
@@ -1055,29 +1040,43 @@ impl SessionQueue {
             taskId: task_id,
             caller: Address::ZERO,
         };
-        if index >= t.redundancy.get().to::<u8>() {
+        if index >= t.redundancy.get().saturating_to::<u8>() {
             return Err(missing.into());
         }
         let s = t.seats.getter(index as usize).ok_or(missing)?;
         Ok((
             s.miner.get(),
-            s.state.get().to(),
+            s.state.get().saturating_to(),
             s.commitment.get(),
             s.output_hash.get(),
             s.fingerprint.get(),
-            s.score.get().to(),
-            String::from_utf8_lossy(&s.output_uri.get_bytes()).into_owned(),
+            s.score.get().saturating_to(),
+            String::from_utf8(s.output_uri.get_bytes()).unwrap_or_default(),
         ))
     }
 
     /// `(sessions, tasks)` created so far (ids run from 1 to these).
     pub fn counts(&self) -> (u64, u64) {
-        (self.session_count.get().to(), self.task_count.get().to())
+        (
+            self.session_count.get().saturating_to(),
+            self.task_count.get().saturating_to(),
+        )
     }
 
     /// The contracts SessionQueue drives: `(nodePool, table, payment, quota, reputation,
-    /// reward)`.
-    pub fn links(&self) -> (Address, Address, Address, Address, Address, Address) {
+    /// reward, engine)`.
+    #[allow(clippy::type_complexity)]
+    pub fn links(
+        &self,
+    ) -> (
+        Address,
+        Address,
+        Address,
+        Address,
+        Address,
+        Address,
+        Address,
+    ) {
         (
             self.link(POOL),
             self.link(TABLE),
@@ -1085,6 +1084,7 @@ impl SessionQueue {
             self.link(QUOTA),
             self.link(REPUTATION),
             self.link(REWARD),
+            self.link(ENGINE),
         )
     }
 
@@ -1331,7 +1331,7 @@ impl SessionQueue {
     fn task_id(&self, task_id: U256) -> Result<u64, Error> {
         let unknown = UnknownTask { taskId: task_id };
         let id: u64 = task_id.try_into().map_err(|_| unknown.clone())?;
-        if id == 0 || id > self.task_count.get().to::<u64>() {
+        if id == 0 || id > self.task_count.get().saturating_to::<u64>() {
             return Err(unknown.into());
         }
         Ok(id)
@@ -1339,7 +1339,7 @@ impl SessionQueue {
 
     fn open_task(&self, task_id: U256) -> Result<u64, Error> {
         let id = self.task_id(task_id)?;
-        let status: u8 = self.tasks.getter(id).status.get().to();
+        let status: u8 = self.tasks.getter(id).status.get().saturating_to();
         if status != TASK_OPEN {
             return Err(TaskClosed {
                 taskId: task_id,
@@ -1352,7 +1352,7 @@ impl SessionQueue {
 
     fn seat_of(&self, id: u64, task_id: U256, miner: Address) -> Result<usize, Error> {
         let t = self.tasks.getter(id);
-        let n: usize = t.redundancy.get().to();
+        let n: usize = t.redundancy.get().saturating_to();
         for i in 0..n {
             if t.seats.getter(i).is_some_and(|s| s.miner.get() == miner) {
                 return Ok(i);
