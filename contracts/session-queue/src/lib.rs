@@ -34,6 +34,14 @@
 //! **Gas attribution.** Each phase (0 submit, 1 commit, 2 reveal, 3 finalize) measures
 //! the gas it used from gas-left deltas and adds it to the task's SessionPayment record.
 //!
+//! **No owner.** SessionQueue holds no COR and has no admin: its links and limits (slash
+//! amount, longest window, longest URI) are fixed at construction, so nobody can redirect
+//! payments or change the rules of tasks in flight. New work stops where the money is
+//! (pausing SessionPayment or StakeQuota makes `submitTask` revert with their
+//! `EnforcedPause`), and an upgrade is a new SessionQueue that the other contracts' owners
+//! give the SessionQueue role to. It also keeps the program inside the 24 KiB limit, with
+//! the consensus decision in the ConsensusEngine library program.
+//!
 //! **Errors of other contracts** are passed up unchanged: a quota-backed submission
 //! without quota reverts with StakeQuota's `QuotaExhausted`, a bad SLA tier with
 //! SessionPaymentTable's `InvalidSlaTier`, and so on.
@@ -56,13 +64,7 @@ use alloy_primitives::{
 use alloy_sol_types::{SolCall, SolEvent};
 use cor_consensus::commitment_preimage;
 use cor_contract_common::{
-    access,
-    access::Ownable,
     calls::{self, ret_word, Calldata},
-    params,
-    params::{known, ParamSpec, Params},
-    pause,
-    pause::Pausable,
     sol_decls,
     task_meta::TaskMeta,
     words::{self, word},
@@ -70,17 +72,10 @@ use cor_contract_common::{
 use stylus_sdk::{
     prelude::*,
     storage::{
-        StorageAddress, StorageArray, StorageB256, StorageBytes, StorageMap, StorageU32,
-        StorageU64, StorageU8,
+        StorageAddress, StorageArray, StorageB256, StorageBytes, StorageMap, StorageU256,
+        StorageU32, StorageU64, StorageU8,
     },
 };
-
-pub use access::{OwnableInvalidOwner, OwnableUnauthorizedAccount, OwnershipTransferred};
-pub use params::{
-    NoPendingParam, ParamCancelled, ParamDelayOutOfBounds, ParamOutOfBounds, ParamScheduled,
-    ParamStepTooLarge, UnknownParam,
-};
-pub use pause::{EnforcedPause, ExpectedPause, Paused, Unpaused};
 
 mod external;
 use external::*;
@@ -93,6 +88,7 @@ sol_decls! {
     event Revealed(uint256 indexed taskId, address indexed miner, bytes32 outputHash, bytes32 fingerprint, uint64 score, string outputUri);
     event TaskFinalized(uint256 indexed taskId, uint8 status, bytes32 outputHash, string outputUri, address[] agreeingMiners);
     error InvalidLink(uint8 index);
+    error InvalidLimits(uint256 slashAmount, uint64 maxWindow, uint32 maxUriBytes);
     error InvalidRedundancy(uint8 n, uint8 min, uint8 max);
     error InvalidThreshold(uint16 thresholdBps);
     error InvalidTolerance(uint8 consensus, uint64 tolerance);
@@ -120,6 +116,8 @@ sol_decls! {
 pub enum Error {
     /// A zero address among the linked contracts at construction (its index in `links`).
     InvalidLink(InvalidLink),
+    /// Limits outside their bounds at construction (see [`LIMIT_BOUNDS`]).
+    InvalidLimits(InvalidLimits),
     /// Redundancy outside 1..=7.
     InvalidRedundancy(InvalidRedundancy),
     /// Threshold outside 1..=10 000 basis points.
@@ -160,24 +158,6 @@ pub enum Error {
     CommitmentMismatch(CommitmentMismatch),
     /// `finalize` before every miner revealed and before the reveal deadline.
     NotReady(NotReady),
-    /// Not the owner.
-    OwnableUnauthorizedAccount(OwnableUnauthorizedAccount),
-    /// The zero address as owner.
-    OwnableInvalidOwner(OwnableInvalidOwner),
-    /// An unknown parameter id.
-    UnknownParam(UnknownParam),
-    /// A parameter value outside its hard bounds.
-    ParamOutOfBounds(ParamOutOfBounds),
-    /// A parameter change larger than its maximum step.
-    ParamStepTooLarge(ParamStepTooLarge),
-    /// Cancelling a parameter change when none is waiting.
-    NoPendingParam(NoPendingParam),
-    /// A parameter delay outside 60 s ..= 30 days.
-    ParamDelayOutOfBounds(ParamDelayOutOfBounds),
-    /// `createSession` or `submitTask` while paused.
-    EnforcedPause(EnforcedPause),
-    /// `unpause` while not paused.
-    ExpectedPause(ExpectedPause),
 }
 
 /// Largest redundancy N.
@@ -219,32 +199,12 @@ pub const PHASE_FINALIZE: u8 = 3;
 /// Reward weight of one agreeing result, by model class (Light, Medium, Heavy).
 pub const TASK_WEIGHT: [u64; 3] = [1, 4, 16];
 
-/// Parameter: the longest commit or reveal window, seconds.
-pub const PARAM_MAX_WINDOW: u8 = 0;
-/// Parameter: COR slashed from a miner that committed and did not reveal.
-pub const PARAM_SLASH_AMOUNT: u8 = 1;
-/// Parameter: the longest input or output URI, bytes.
-pub const PARAM_MAX_URI_BYTES: u8 = 2;
-
 const COR: u128 = 1_000_000_000_000_000_000;
-const DAY: u128 = 24 * 3600;
 
-/// Initial parameter values: 1 day, 10 COR, 2 048 bytes.
-pub const PARAM_DEFAULTS: [(u8, u128); 3] = [
-    (PARAM_MAX_WINDOW, DAY),
-    (PARAM_SLASH_AMOUNT, 10 * COR),
-    (PARAM_MAX_URI_BYTES, 2048),
-];
-
-/// The hard limits of each parameter; `None` for an unknown id.
-pub const fn param_spec(id: u8) -> Option<ParamSpec> {
-    match id {
-        PARAM_MAX_WINDOW => Some(ParamSpec::new(60, 7 * DAY, 7 * DAY)),
-        PARAM_SLASH_AMOUNT => Some(ParamSpec::new(0, 1_000 * COR, 100 * COR)),
-        PARAM_MAX_URI_BYTES => Some(ParamSpec::new(64, 8192, 8192)),
-        _ => None,
-    }
-}
+/// Bounds of the limits fixed at construction: slash amount at most 1 000 COR, longest
+/// window 60 s ..= 7 days, longest URI 64 ..= 8 192 bytes.
+pub const LIMIT_BOUNDS: (u128, (u64, u64), (u32, u32)) =
+    (1_000 * COR, (60, 7 * 24 * 3600), (64, 8192));
 
 /// A session's settings, fixed at creation.
 #[storage]
@@ -293,9 +253,12 @@ pub struct Task {
 #[storage]
 #[entrypoint]
 pub struct SessionQueue {
-    ownable: Ownable,
-    pausable: Pausable,
-    params: Params,
+    /// COR slashed from a miner that committed and did not reveal.
+    slash_amount: StorageU256,
+    /// The longest commit or reveal window, seconds.
+    max_window: StorageU64,
+    /// The longest input or output URI, bytes.
+    max_uri_bytes: StorageU32,
     /// NodePool, SessionPaymentTable, SessionPayment, StakeQuota, NodeReputation,
     /// NodeReward, ConsensusEngine.
     links: StorageArray<StorageAddress, 7>,
@@ -328,18 +291,18 @@ struct Outcome {
 
 #[public]
 impl SessionQueue {
-    /// Links the contracts SessionQueue drives and sets the owner and the parameter delay.
-    /// At deployment SessionQueue must then be given the SessionQueue role in NodePool,
-    /// SessionPayment, StakeQuota, NodeReputation and NodeReward.
+    /// Links the contracts SessionQueue drives and fixes its limits: the COR slashed from
+    /// a miner that committed and never revealed, the longest commit or reveal window
+    /// (seconds) and the longest input or output URI (bytes). SessionQueue has no owner:
+    /// nothing about it changes after deployment (see the crate docs). At deployment it
+    /// must then be given the SessionQueue role in NodePool, SessionPayment, StakeQuota,
+    /// NodeReputation and NodeReward.
     ///
-    /// Errors: `OwnableInvalidOwner`, `InvalidLink` for a zero address,
-    /// `ParamDelayOutOfBounds`. Emits `OwnershipTransferred`, one `ParamScheduled` per
-    /// parameter.
+    /// Errors: `InvalidLink` for a zero address, `InvalidLimits`.
     #[constructor]
     #[allow(clippy::too_many_arguments)]
     pub fn constructor(
         &mut self,
-        owner: Address,
         node_pool: Address,
         table: Address,
         payment: Address,
@@ -347,9 +310,10 @@ impl SessionQueue {
         reputation: Address,
         reward: Address,
         engine: Address,
-        param_delay: u64,
+        slash_amount: U256,
+        max_window: u64,
+        max_uri_bytes: u32,
     ) -> Result<(), Error> {
-        self.ownable.init::<Error>(owner)?;
         for (i, link) in [node_pool, table, payment, quota, reputation, reward, engine]
             .into_iter()
             .enumerate()
@@ -359,13 +323,23 @@ impl SessionQueue {
             }
             self.set_link(i, link);
         }
-        self.params.init_delay::<Error>(param_delay)?;
-        let now = self.vm().block_timestamp();
-        for (id, value) in PARAM_DEFAULTS {
-            let spec = known::<Error>(id, param_spec(id))?;
-            self.params
-                .init::<Error>(id, spec, U256::from(value), now)?;
+        let (max_slash, windows, uris) = LIMIT_BOUNDS;
+        if slash_amount > U256::from(max_slash)
+            || max_window < windows.0
+            || max_window > windows.1
+            || max_uri_bytes < uris.0
+            || max_uri_bytes > uris.1
+        {
+            return Err(InvalidLimits {
+                slashAmount: slash_amount,
+                maxWindow: max_window,
+                maxUriBytes: max_uri_bytes,
+            }
+            .into());
         }
+        self.slash_amount.set(slash_amount);
+        self.max_window.set(U64::from(max_window));
+        self.max_uri_bytes.set(U32::from(max_uri_bytes));
         Ok(())
     }
 
@@ -400,7 +374,6 @@ impl SessionQueue {
         commit_window: u64,
         reveal_window: u64,
     ) -> Result<u64, Vec<u8>> {
-        self.pausable.when_not_paused::<Error>()?;
         if redundancy == 0 || redundancy > MAX_REDUNDANCY {
             return Err(Error::from(InvalidRedundancy {
                 n: redundancy,
@@ -425,7 +398,7 @@ impl SessionQueue {
         if payment_mode > MODE_QUOTA {
             return Err(Error::from(InvalidPaymentMode { mode: payment_mode }).into());
         }
-        let max = self.param_value(PARAM_MAX_WINDOW);
+        let max: u64 = self.max_window.get().saturating_to();
         if commit_window == 0 || reveal_window == 0 || commit_window > max || reveal_window > max {
             return Err(Error::from(InvalidWindow {
                 commitWindow: commit_window,
@@ -545,7 +518,6 @@ impl SessionQueue {
         sampling: B256,
     ) -> Result<U256, Vec<u8>> {
         let gas_start = self.vm().evm_gas_left();
-        self.pausable.when_not_paused::<Error>()?;
         let s = self.sessions.getter(session_id);
         let payer = s.owner.get();
         if payer.is_zero() {
@@ -942,7 +914,7 @@ impl SessionQueue {
         }
 
         // Reputation, rewards, slashes.
-        let slash = self.param_value(PARAM_SLASH_AMOUNT);
+        let slash = self.slash_amount.get();
         let weight = TASK_WEIGHT
             .get(meta.model_class as usize)
             .copied()
@@ -966,7 +938,7 @@ impl SessionQueue {
                         .arg(weight),
                 )?;
             }
-            if seat.state == SEAT_COMMITTED && slash > 0 {
+            if seat.state == SEAT_COMMITTED && !slash.is_zero() {
                 calls::send(
                     self,
                     self.link(POOL),
@@ -1088,107 +1060,17 @@ impl SessionQueue {
         )
     }
 
-    // ---- Parameters ---------------------------------------------------------------------
-
-    /// Schedules `value` for parameter `id` (0 MAX_WINDOW, 1 SLASH_AMOUNT,
-    /// 2 MAX_URI_BYTES); it takes effect `paramDelay` seconds from now. Only the owner.
-    ///
-    /// Errors: `OwnableUnauthorizedAccount`, `UnknownParam`, `ParamOutOfBounds`,
-    /// `ParamStepTooLarge`. Emits `ParamScheduled`.
-    pub fn schedule_param(&mut self, id: u8, value: U256) -> Result<(), Error> {
-        self.only_owner()?;
-        let spec = known::<Error>(id, param_spec(id))?;
-        let now = self.vm().block_timestamp();
-        self.params.schedule::<Error>(id, spec, value, now)?;
-        Ok(())
-    }
-
-    /// Cancels the change waiting for parameter `id`. Only the owner.
-    ///
-    /// Errors: `OwnableUnauthorizedAccount`, `UnknownParam`, `NoPendingParam`. Emits
-    /// `ParamCancelled`.
-    pub fn cancel_param(&mut self, id: u8) -> Result<(), Error> {
-        self.only_owner()?;
-        known::<Error>(id, param_spec(id))?;
-        let now = self.vm().block_timestamp();
-        self.params.cancel::<Error>(id, now)
-    }
-
-    /// The value of parameter `id` in effect now.
-    ///
-    /// Errors: `UnknownParam`.
-    pub fn param(&self, id: u8) -> Result<U256, Error> {
-        known::<Error>(id, param_spec(id))?;
-        Ok(self.params.value(id, self.vm().block_timestamp()))
-    }
-
-    /// The change waiting for parameter `id`: `(value, effectiveAt)`, or `(0, 0)`.
-    ///
-    /// Errors: `UnknownParam`.
-    pub fn pending_param(&self, id: u8) -> Result<(U256, u64), Error> {
-        known::<Error>(id, param_spec(id))?;
-        Ok(self.params.pending(id, self.vm().block_timestamp()))
-    }
-
-    /// Seconds between scheduling a parameter change and its effect.
-    pub fn param_delay(&self) -> u64 {
-        self.params.delay()
-    }
-
-    // ---- Administration -----------------------------------------------------------------
-
-    /// True while paused.
-    pub fn paused(&self) -> bool {
-        self.pausable.is_paused()
-    }
-
-    /// Blocks `createSession` and `submitTask`; `commit`, `reveal` and `finalize` keep
-    /// working so open tasks settle and nobody's payment is stuck.
-    ///
-    /// Errors: `OwnableUnauthorizedAccount`, `EnforcedPause`. Emits `Paused`.
-    pub fn pause(&mut self) -> Result<(), Error> {
-        let caller = self.vm().msg_sender();
-        self.ownable.only_owner::<Error>(caller)?;
-        self.pausable.pause::<Error>(caller)
-    }
-
-    /// Lifts the pause.
-    ///
-    /// Errors: `OwnableUnauthorizedAccount`, `ExpectedPause`. Emits `Unpaused`.
-    pub fn unpause(&mut self) -> Result<(), Error> {
-        let caller = self.vm().msg_sender();
-        self.ownable.only_owner::<Error>(caller)?;
-        self.pausable.unpause::<Error>(caller)
-    }
-
-    /// The owner (admin).
-    pub fn owner(&self) -> Address {
-        self.ownable.owner()
-    }
-
-    /// Hands ownership to `new_owner`.
-    ///
-    /// Errors: `OwnableUnauthorizedAccount`, `OwnableInvalidOwner`. Emits
-    /// `OwnershipTransferred`.
-    pub fn transfer_ownership(&mut self, new_owner: Address) -> Result<(), Error> {
-        let caller = self.vm().msg_sender();
-        self.ownable.transfer::<Error>(caller, new_owner)
-    }
-
-    /// Gives up ownership: no more parameter or pause changes, ever.
-    ///
-    /// Errors: `OwnableUnauthorizedAccount`. Emits `OwnershipTransferred`.
-    pub fn renounce_ownership(&mut self) -> Result<(), Error> {
-        let caller = self.vm().msg_sender();
-        self.ownable.renounce::<Error>(caller)
+    /// The limits fixed at construction: `(slashAmount, maxWindow, maxUriBytes)`.
+    pub fn limits(&self) -> (U256, u64, u32) {
+        (
+            self.slash_amount.get(),
+            self.max_window.get().saturating_to(),
+            self.max_uri_bytes.get().saturating_to(),
+        )
     }
 }
 
 impl SessionQueue {
-    fn only_owner(&self) -> Result<(), Error> {
-        self.ownable.only_owner::<Error>(self.vm().msg_sender())
-    }
-
     fn link(&self, index: usize) -> Address {
         self.links.get(index).unwrap_or_default()
     }
@@ -1199,14 +1081,8 @@ impl SessionQueue {
         }
     }
 
-    fn param_value(&self, id: u8) -> u64 {
-        self.params
-            .value(id, self.vm().block_timestamp())
-            .saturating_to()
-    }
-
     fn check_uri(&self, length: usize) -> Result<(), Error> {
-        let max = self.param_value(PARAM_MAX_URI_BYTES);
+        let max: u64 = self.max_uri_bytes.get().saturating_to();
         if length as u64 > max {
             return Err(UriTooLong {
                 length: U256::from(length),
@@ -1383,13 +1259,7 @@ impl SessionQueue {
 /// Events and errors of this contract's interface, for the ABI exporter.
 #[cfg(feature = "export-abi")]
 pub fn sol_decls() -> Vec<&'static str> {
-    [
-        SOL_DECLS,
-        access::SOL_DECLS,
-        pause::SOL_DECLS,
-        params::SOL_DECLS,
-    ]
-    .concat()
+    SOL_DECLS.to_vec()
 }
 
 #[cfg(test)]
