@@ -9,22 +9,12 @@ alloy_sol_types::sol! {
     function model(uint32 modelId) external view returns (uint8, bytes32, bool);
     function eligibleCount(uint32 modelId) external view returns (uint32);
     function eligibleAt(uint32 modelId, uint32 index) external view returns (address);
-    function slash(address node, uint256 amount, uint8 reason) external returns (uint256);
     // SessionPaymentTable
     function quote(uint8 modelClass, uint32 maxTokens, uint8 slaTier, uint8 redundancy, uint8 consensus, uint8 validatorDepth, uint8 executionDepth, bool quotaBacked, uint64 payerVolume) external view returns (uint256, uint256, uint256, uint256);
-    // SessionPayment
-    function lock(uint256 taskId, address payer, uint8 mode, uint256 total, uint256 minersPart, uint256 validatorsPart, uint256 treasuryPart, bytes32 meta) external;
-    function settle(uint256 taskId, address[] winners, address[] validators) external;
-    function refund(uint256 taskId) external;
-    function recordGas(uint256 taskId, uint8 phase, uint64 gas) external;
     // StakeQuota
     function consume(address user, uint8 modelClass, uint8 redundancy, uint256 price) external returns (bool);
     // NodeReputation
-    function recordTask(address node, bool committed, bool revealed, bool agreed) external returns (uint8);
     function levelOf(address node) external view returns (uint8);
-    function voteWeight(address node) external view returns (uint64);
-    // NodeReward
-    function credit(address node, uint64 taskWeight) external;
-    // ConsensusEngine
-    function decide(uint8 method, uint8 assigned, uint8 threshold, uint64 tolerance, uint64 totalWeight, bytes32[] outputHashes, bytes32[] fingerprints, uint64[] scores, uint64[] weights) external view returns (uint8, uint8, uint8, bool);
+    // CommitReveal
+    function open(uint256 taskId, address payer, uint8 mode, uint256[4] price, bytes32 meta, uint64 tolerance, uint64[2] deadlines, uint64 submitGas, address[] miners) external;
 }

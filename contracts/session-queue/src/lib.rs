@@ -1,24 +1,19 @@
-//! SessionQueue: sessions and the task lifecycle, from submission to a paid, scored and
-//! rewarded result.
+//! SessionQueue: sessions and task intake.
 //!
 //! A user opens a **session** (`createSession`): the model, redundancy N (1..=7), the
 //! consensus method and its agreement threshold, SLA tier, validator and execution depth,
 //! payment mode (escrow or quota), a route hint and the commit and reveal windows. Every
-//! task of the session (`submitTask`) is charged at the price SessionPaymentTable quotes
-//! (locked from the user's SessionPayment escrow, or taken from their StakeQuota quota) and
-//! assigned to N distinct eligible miners of the model; each gets a `TaskAssigned` event.
+//! task of the session (`submitTask`) is priced by SessionPaymentTable, charged (quota
+//! units or overage through StakeQuota, or an escrow lock), assigned to N distinct
+//! eligible miners of the model, and its commit-reveal round opened in CommitReveal,
+//! which locks the price in SessionPayment and runs the rest of the task's life (commit,
+//! reveal, consensus, settlement, reputation, rewards, slashing). SessionQueue emits
+//! `TaskSubmitted` (with the input URI) and one `TaskAssigned` per miner; miners watch
+//! `TaskAssigned` for their address and then act on CommitReveal.
 //!
-//! Miners `commit` to `keccak256(taskId, miner, outputHash, fingerprint, score, salt)`
-//! (see `cor_consensus::commitment`) before the commit deadline, then `reveal` once every
-//! assigned miner committed or the commit deadline passed, before the reveal deadline.
-//! Anyone may `finalize` a task once every miner revealed or no more reveals can come:
-//! `cor_consensus::decide` picks the result and the agreeing miners by the session's
-//! method; a result with enough support settles the payment among the agreeing miners
-//! (SessionPayment refunds the shares of the others), otherwise the task is Unresolved
-//! and the payer refunded. Every assigned miner's outcome goes to NodeReputation, every
-//! agreeing miner of a resolved task earns NodeReward points, and a miner that committed
-//! but never revealed is slashed `SLASH_AMOUNT` through NodePool. Finalizing again is a
-//! no-op that returns the final status.
+//! PROTOCOL.md describes SessionQueue as one contract; it does not fit Stylus's 24 KiB
+//! limit as one program, so it is three: this one (what users call), CommitReveal (what
+//! miners and keepers call) and ConsensusEngine (the pure consensus rules).
 //!
 //! **Assignment.** For each of the N seats, two candidates are drawn uniformly from the
 //! model's eligible set in NodePool and the one with the higher NodeReputation level
@@ -31,20 +26,16 @@
 //! submitter colluding with miners. A commit-reveal or VRF seed would, at the cost of an
 //! extra transaction per task.
 //!
-//! **Gas attribution.** Each phase (0 submit, 1 commit, 2 reveal, 3 finalize) measures
-//! the gas it used from gas-left deltas and adds it to the task's SessionPayment record.
-//!
-//! **No owner.** SessionQueue holds no COR and has no admin: its links and limits (slash
-//! amount, longest window, longest URI) are fixed at construction, so nobody can redirect
-//! payments or change the rules of tasks in flight. New work stops where the money is
-//! (pausing SessionPayment or StakeQuota makes `submitTask` revert with their
-//! `EnforcedPause`), and an upgrade is a new SessionQueue that the other contracts' owners
-//! give the SessionQueue role to. It also keeps the program inside the 24 KiB limit, with
-//! the consensus decision in the ConsensusEngine library program.
+//! **No owner.** SessionQueue holds no COR and has no admin: its links and limits
+//! (longest window, longest URI) are fixed at construction. New work stops where the
+//! money is (pausing SessionPayment or StakeQuota makes `submitTask` revert with their
+//! `EnforcedPause`), and an upgrade is a new SessionQueue that the other contracts'
+//! owners give the SessionQueue role to.
 //!
 //! **Errors of other contracts** are passed up unchanged: a quota-backed submission
 //! without quota reverts with StakeQuota's `QuotaExhausted`, a bad SLA tier with
-//! SessionPaymentTable's `InvalidSlaTier`, and so on.
+//! SessionPaymentTable's `InvalidSlaTier`, an empty escrow with SessionPayment's
+//! `InsufficientEscrow`, and so on.
 
 #![cfg_attr(not(any(test, feature = "export-abi")), no_main)]
 // `#[entrypoint]` and `#[public]` emit undocumented items (the WASM export, the ABI printer).
@@ -62,7 +53,6 @@ use alloy_primitives::{
     Address, B256, U256,
 };
 use alloy_sol_types::{SolCall, SolEvent};
-use cor_consensus::commitment_preimage;
 use cor_contract_common::{
     calls::{self, ret_word, Calldata},
     sol_decls,
@@ -72,8 +62,7 @@ use cor_contract_common::{
 use stylus_sdk::{
     prelude::*,
     storage::{
-        StorageAddress, StorageArray, StorageB256, StorageBytes, StorageMap, StorageU256,
-        StorageU32, StorageU64, StorageU8,
+        StorageAddress, StorageArray, StorageB256, StorageMap, StorageU32, StorageU64, StorageU8,
     },
 };
 
@@ -84,11 +73,8 @@ sol_decls! {
     event SessionCreated(uint64 indexed sessionId, address indexed owner, uint32 indexed modelId, uint8 redundancy, uint8 consensus, uint16 thresholdBps, uint8 paymentMode);
     event TaskSubmitted(uint256 indexed taskId, uint64 indexed sessionId, address indexed payer, bytes32 inputHash, string inputUri, uint32 maxTokens, bytes32 sampling, uint256 price, uint64 commitDeadline, uint64 revealDeadline);
     event TaskAssigned(uint256 indexed taskId, address indexed miner, uint8 seat);
-    event Committed(uint256 indexed taskId, address indexed miner, bytes32 commitment);
-    event Revealed(uint256 indexed taskId, address indexed miner, bytes32 outputHash, bytes32 fingerprint, uint64 score, string outputUri);
-    event TaskFinalized(uint256 indexed taskId, uint8 status, bytes32 outputHash, string outputUri, address[] agreeingMiners);
     error InvalidLink(uint8 index);
-    error InvalidLimits(uint256 slashAmount, uint64 maxWindow, uint32 maxUriBytes);
+    error InvalidLimits(uint64 maxWindow, uint32 maxUriBytes);
     error InvalidRedundancy(uint8 n, uint8 min, uint8 max);
     error InvalidThreshold(uint16 thresholdBps);
     error InvalidTolerance(uint8 consensus, uint64 tolerance);
@@ -101,14 +87,6 @@ sol_decls! {
     error UriTooLong(uint256 length, uint256 max);
     error NotEnoughMiners(uint32 modelId, uint32 available, uint8 needed);
     error UnknownTask(uint256 taskId);
-    error TaskClosed(uint256 taskId, uint8 status);
-    error NotAssigned(uint256 taskId, address caller);
-    error AlreadyCommitted(uint256 taskId, address miner);
-    error NotCommitted(uint256 taskId, address miner);
-    error AlreadyRevealed(uint256 taskId, address miner);
-    error OutsideWindow(uint256 taskId, uint64 opensAt, uint64 closesAt);
-    error CommitmentMismatch(uint256 taskId, address miner);
-    error NotReady(uint256 taskId, uint64 readyAt);
 }
 
 /// Every error SessionQueue itself reverts with (callees' errors pass through unchanged).
@@ -142,22 +120,6 @@ pub enum Error {
     NotEnoughMiners(NotEnoughMiners),
     /// No task with this id.
     UnknownTask(UnknownTask),
-    /// The task is already finalized.
-    TaskClosed(TaskClosed),
-    /// The caller is not one of the task's miners.
-    NotAssigned(NotAssigned),
-    /// The miner already committed.
-    AlreadyCommitted(AlreadyCommitted),
-    /// A reveal without a commitment.
-    NotCommitted(NotCommitted),
-    /// The miner already revealed.
-    AlreadyRevealed(AlreadyRevealed),
-    /// Commit after its deadline, or reveal before its window opened or after it closed.
-    OutsideWindow(OutsideWindow),
-    /// The reveal does not hash to the miner's commitment.
-    CommitmentMismatch(CommitmentMismatch),
-    /// `finalize` before every miner revealed and before the reveal deadline.
-    NotReady(NotReady),
 }
 
 /// Largest redundancy N.
@@ -168,43 +130,9 @@ pub const MODE_ESCROW: u8 = 0;
 /// Payment mode: the task is charged to the payer's StakeQuota quota (or its overage).
 pub const MODE_QUOTA: u8 = 1;
 
-/// Task status: no such task.
-pub const TASK_NONE: u8 = 0;
-/// Task status: open (committing, revealing, or waiting for `finalize`).
-pub const TASK_OPEN: u8 = 1;
-/// Task status: finalized with a result; the payment settled.
-pub const TASK_RESOLVED: u8 = 2;
-/// Task status: finalized without a result reaching the threshold; the payer refunded.
-pub const TASK_UNRESOLVED: u8 = 3;
-
-/// A seat's state: assigned, nothing posted yet.
-pub const SEAT_ASSIGNED: u8 = 0;
-/// A seat's state: committed.
-pub const SEAT_COMMITTED: u8 = 1;
-/// A seat's state: revealed.
-pub const SEAT_REVEALED: u8 = 2;
-
-/// NodePool slash reason: committed and did not reveal.
-pub const SLASH_NO_REVEAL: u8 = 1;
-
-/// Gas phases recorded in SessionPayment.
-pub const PHASE_SUBMIT: u8 = 0;
-/// Gas phase of `commit`.
-pub const PHASE_COMMIT: u8 = 1;
-/// Gas phase of `reveal`.
-pub const PHASE_REVEAL: u8 = 2;
-/// Gas phase of `finalize`.
-pub const PHASE_FINALIZE: u8 = 3;
-
-/// Reward weight of one agreeing result, by model class (Light, Medium, Heavy).
-pub const TASK_WEIGHT: [u64; 3] = [1, 4, 16];
-
-const COR: u128 = 1_000_000_000_000_000_000;
-
-/// Bounds of the limits fixed at construction: slash amount at most 1 000 COR, longest
-/// window 60 s ..= 7 days, longest URI 64 ..= 8 192 bytes.
-pub const LIMIT_BOUNDS: (u128, (u64, u64), (u32, u32)) =
-    (1_000 * COR, (60, 7 * 24 * 3600), (64, 8192));
+/// Bounds of the limits fixed at construction: longest window 60 s ..= 7 days, longest
+/// URI 64 ..= 8 192 bytes.
+pub const LIMIT_BOUNDS: ((u64, u64), (u32, u32)) = ((60, 7 * 24 * 3600), (64, 8192));
 
 /// A session's settings, fixed at creation.
 #[storage]
@@ -220,48 +148,23 @@ pub struct Session {
     reveal_window: StorageU64,
 }
 
-/// One miner's seat in a task.
-#[storage]
-pub struct Seat {
-    miner: StorageAddress,
-    state: StorageU8,
-    score: StorageU64,
-    commitment: StorageB256,
-    output_hash: StorageB256,
-    fingerprint: StorageB256,
-    output_uri: StorageBytes,
-}
-
-/// One task.
+/// What SessionQueue keeps of a task (its round is in CommitReveal).
 #[storage]
 pub struct Task {
     session_id: StorageU64,
-    status: StorageU8,
-    redundancy: StorageU8,
-    committed: StorageU8,
-    revealed: StorageU8,
-    agreeing: StorageU8,
-    /// Seat index + 1 of the result; 0 when there is none.
-    result: StorageU8,
-    commit_deadline: StorageU64,
-    reveal_deadline: StorageU64,
     input_hash: StorageB256,
-    seats: StorageArray<Seat, 7>,
 }
 
 /// SessionQueue storage.
 #[storage]
 #[entrypoint]
 pub struct SessionQueue {
-    /// COR slashed from a miner that committed and did not reveal.
-    slash_amount: StorageU256,
     /// The longest commit or reveal window, seconds.
     max_window: StorageU64,
     /// The longest input or output URI, bytes.
     max_uri_bytes: StorageU32,
-    /// NodePool, SessionPaymentTable, SessionPayment, StakeQuota, NodeReputation,
-    /// NodeReward, ConsensusEngine.
-    links: StorageArray<StorageAddress, 7>,
+    /// NodePool, SessionPaymentTable, StakeQuota, NodeReputation, CommitReveal.
+    links: StorageArray<StorageAddress, 5>,
     session_count: StorageU64,
     task_count: StorageU64,
     sessions: StorageMap<u64, Session>,
@@ -272,49 +175,34 @@ pub struct SessionQueue {
 
 const POOL: usize = 0;
 const TABLE: usize = 1;
-const PAYMENT: usize = 2;
-const QUOTA: usize = 3;
-const REPUTATION: usize = 4;
-const REWARD: usize = 5;
-const ENGINE: usize = 6;
+const QUOTA: usize = 2;
+const REPUTATION: usize = 3;
+const ROUND: usize = 4;
 
-/// Consensus method codes (`cor_consensus::Method`).
+/// Consensus method code of Similarity (`cor_consensus::Method`).
 const CONSENSUS_SIMILARITY: u8 = 1;
-const CONSENSUS_WEIGHTED: u8 = 3;
-
-/// What `finalize` learned about one seat.
-struct Outcome {
-    miner: Address,
-    state: u8,
-    agreed: bool,
-}
 
 #[public]
 impl SessionQueue {
-    /// Links the contracts SessionQueue drives and fixes its limits: the COR slashed from
-    /// a miner that committed and never revealed, the longest commit or reveal window
-    /// (seconds) and the longest input or output URI (bytes). SessionQueue has no owner:
-    /// nothing about it changes after deployment (see the crate docs). At deployment it
-    /// must then be given the SessionQueue role in NodePool, SessionPayment, StakeQuota,
-    /// NodeReputation and NodeReward.
+    /// Links the contracts SessionQueue drives and fixes its limits: the longest commit
+    /// or reveal window (seconds) and the longest input URI (bytes). SessionQueue has no
+    /// owner: nothing about it changes after deployment (see the crate docs). At
+    /// deployment it must then be given the SessionQueue role in StakeQuota (`consume`)
+    /// and CommitReveal (`open`).
     ///
     /// Errors: `InvalidLink` for a zero address, `InvalidLimits`.
     #[constructor]
-    #[allow(clippy::too_many_arguments)]
     pub fn constructor(
         &mut self,
         node_pool: Address,
         table: Address,
-        payment: Address,
         quota: Address,
         reputation: Address,
-        reward: Address,
-        engine: Address,
-        slash_amount: U256,
+        commit_reveal: Address,
         max_window: u64,
         max_uri_bytes: u32,
     ) -> Result<(), Error> {
-        for (i, link) in [node_pool, table, payment, quota, reputation, reward, engine]
+        for (i, link) in [node_pool, table, quota, reputation, commit_reveal]
             .into_iter()
             .enumerate()
         {
@@ -323,21 +211,18 @@ impl SessionQueue {
             }
             self.set_link(i, link);
         }
-        let (max_slash, windows, uris) = LIMIT_BOUNDS;
-        if slash_amount > U256::from(max_slash)
-            || max_window < windows.0
+        let (windows, uris) = LIMIT_BOUNDS;
+        if max_window < windows.0
             || max_window > windows.1
             || max_uri_bytes < uris.0
             || max_uri_bytes > uris.1
         {
             return Err(InvalidLimits {
-                slashAmount: slash_amount,
                 maxWindow: max_window,
                 maxUriBytes: max_uri_bytes,
             }
             .into());
         }
-        self.slash_amount.set(slash_amount);
         self.max_window.set(U64::from(max_window));
         self.max_uri_bytes.set(U32::from(max_uri_bytes));
         Ok(())
@@ -544,6 +429,7 @@ impl SessionQueue {
         let mode: u8 = s.payment_mode.get().saturating_to();
         let commit_window: u64 = s.commit_window.get().saturating_to();
         let reveal_window: u64 = s.reveal_window.get().saturating_to();
+        let tolerance: u64 = s.tolerance.get().saturating_to();
 
         let id = self.task_count.get().saturating_to::<u64>() + 1;
         self.task_count.set(U64::from(id));
@@ -579,15 +465,6 @@ impl SessionQueue {
                 charged = [B256::ZERO; 4];
             }
         }
-        let mut lock = Calldata::new(lockCall::SELECTOR)
-            .arg(task_id)
-            .arg(payer)
-            .arg(mode);
-        for part in charged {
-            lock = lock.raw(part);
-        }
-        calls::send(self, self.link(PAYMENT), &lock.raw(meta_word))?;
-
         // Assign.
         let now = self.vm().block_timestamp();
         let mut preimage = Vec::with_capacity(4 * 32 + 20);
@@ -603,16 +480,24 @@ impl SessionQueue {
         let reveal_deadline = commit_deadline + reveal_window;
         let mut t = self.tasks.setter(id);
         t.session_id.set(U64::from(session_id));
-        t.status.set(U8::from(TASK_OPEN));
-        t.redundancy.set(U8::from(meta.redundancy));
-        t.commit_deadline.set(U64::from(commit_deadline));
-        t.reveal_deadline.set(U64::from(reveal_deadline));
         t.input_hash.set(input_hash);
-        for (i, &miner) in miners.iter().enumerate() {
-            if let Some(mut seat) = t.seats.setter(i) {
-                seat.miner.set(miner);
-            }
+
+        // Open the round: CommitReveal locks the price and records the seats.
+        let mut open = Calldata::new(openCall::SELECTOR)
+            .arg(task_id)
+            .arg(payer)
+            .arg(mode);
+        for part in charged {
+            open = open.raw(part);
         }
+        open = open
+            .raw(meta_word)
+            .arg(tolerance)
+            .arg(commit_deadline)
+            .arg(reveal_deadline);
+        let used = gas_start.saturating_sub(self.vm().evm_gas_left());
+        open = open.arg(used).arg(13 * 32u64).addresses(&miners);
+        calls::send(self, self.link(ROUND), &open)?;
 
         let mut data = alloc::vec![
             input_hash,
@@ -638,393 +523,22 @@ impl SessionQueue {
                 &[word(i as u8)],
             );
         }
-        self.record_gas(task_id, PHASE_SUBMIT, gas_start)?;
         Ok(task_id)
     }
 
-    /// Posts the caller's commitment `keccak256(abi.encodePacked(taskId, miner,
-    /// outputHash, fingerprint, score, salt))` (uint256, address, bytes32, bytes32,
-    /// uint64, bytes32) for an assigned task, before the commit deadline.
-    ///
-    /// Errors: `UnknownTask`, `TaskClosed`, `NotAssigned`, `AlreadyCommitted`,
-    /// `OutsideWindow`. Emits `Committed`.
-    pub fn commit(&mut self, task_id: U256, commitment: B256) -> Result<(), Vec<u8>> {
-        let gas_start = self.vm().evm_gas_left();
-        let id = self.open_task(task_id)?;
-        let miner = self.vm().msg_sender();
-        let seat = self.seat_of(id, task_id, miner)?;
-        let now = self.vm().block_timestamp();
-        let mut t = self.tasks.setter(id);
-        let deadline: u64 = t.commit_deadline.get().saturating_to();
-        let mut s = t.seats.setter(seat).ok_or_else(Vec::new)?;
-        if s.state.get().saturating_to::<u8>() != SEAT_ASSIGNED {
-            return Err(Error::from(AlreadyCommitted {
-                taskId: task_id,
-                miner,
-            })
-            .into());
-        }
-        if now > deadline {
-            return Err(Error::from(OutsideWindow {
-                taskId: task_id,
-                opensAt: 0,
-                closesAt: deadline,
-            })
-            .into());
-        }
-        s.state.set(U8::from(SEAT_COMMITTED));
-        s.commitment.set(commitment);
-        let committed = t.committed.get() + U8::from(1);
-        t.committed.set(committed);
-        words::emit(
-            self.vm(),
-            Committed::SIGNATURE_HASH,
-            &[task_id.into(), word(miner)],
-            &[commitment],
-        );
-        self.record_gas(task_id, PHASE_COMMIT, gas_start)?;
-        Ok(())
-    }
-
-    /// Reveals the caller's answer; it must hash to the caller's commitment. Allowed once
-    /// every assigned miner committed or the commit deadline passed, until the reveal
-    /// deadline. `outputUri` is where the output bytes are served (their keccak256 is
-    /// `outputHash`).
-    ///
-    /// Errors: `UnknownTask`, `TaskClosed`, `NotAssigned`, `NotCommitted`,
-    /// `AlreadyRevealed`, `OutsideWindow`, `UriTooLong`, `CommitmentMismatch`. Emits
-    /// `Revealed`.
-    pub fn reveal(
-        &mut self,
-        task_id: U256,
-        output_hash: B256,
-        fingerprint: B256,
-        score: u64,
-        output_uri: String,
-        salt: B256,
-    ) -> Result<(), Vec<u8>> {
-        let gas_start = self.vm().evm_gas_left();
-        let id = self.open_task(task_id)?;
-        let miner = self.vm().msg_sender();
-        let seat = self.seat_of(id, task_id, miner)?;
-        self.check_uri(output_uri.len())?;
-        let now = self.vm().block_timestamp();
-        let expected = commitment_preimage(task_id, miner, output_hash, fingerprint, score, salt);
-        let hash = self.vm().native_keccak256(&expected);
-        let mut t = self.tasks.setter(id);
-        let commit_deadline: u64 = t.commit_deadline.get().saturating_to();
-        let reveal_deadline: u64 = t.reveal_deadline.get().saturating_to();
-        let all_committed = t.committed.get() == t.redundancy.get();
-        let mut s = t.seats.setter(seat).ok_or_else(Vec::new)?;
-        match s.state.get().saturating_to::<u8>() {
-            SEAT_ASSIGNED => {
-                return Err(Error::from(NotCommitted {
-                    taskId: task_id,
-                    miner,
-                })
-                .into())
-            }
-            SEAT_REVEALED => {
-                return Err(Error::from(AlreadyRevealed {
-                    taskId: task_id,
-                    miner,
-                })
-                .into())
-            }
-            _ => {}
-        }
-        if (!all_committed && now <= commit_deadline) || now > reveal_deadline {
-            return Err(Error::from(OutsideWindow {
-                taskId: task_id,
-                opensAt: commit_deadline + 1,
-                closesAt: reveal_deadline,
-            })
-            .into());
-        }
-        if s.commitment.get() != hash {
-            return Err(Error::from(CommitmentMismatch {
-                taskId: task_id,
-                miner,
-            })
-            .into());
-        }
-        s.state.set(U8::from(SEAT_REVEALED));
-        s.output_hash.set(output_hash);
-        s.fingerprint.set(fingerprint);
-        s.score.set(U64::from(score));
-        s.output_uri.set_bytes(output_uri.as_bytes());
-        let revealed = t.revealed.get() + U8::from(1);
-        t.revealed.set(revealed);
-        let mut data = alloc::vec![output_hash, fingerprint, word(score), word(4 * 32u64)];
-        data.extend(words::bytes_tail(output_uri.as_bytes()));
-        words::emit(
-            self.vm(),
-            Revealed::SIGNATURE_HASH,
-            &[task_id.into(), word(miner)],
-            &data,
-        );
-        self.record_gas(task_id, PHASE_REVEAL, gas_start)?;
-        Ok(())
-    }
-
-    /// Decides and settles a task; anyone may call it once every assigned miner revealed,
-    /// or every miner that committed revealed and the commit deadline passed, or the
-    /// reveal deadline passed. Returns the final status (2 Resolved, 3 Unresolved);
-    /// calling it again returns the same status and changes nothing.
-    ///
-    /// Errors: `UnknownTask`, `NotReady`, and the errors of the contracts it drives.
-    /// Emits `TaskFinalized` (and the callees' settlement, reputation, reward and slash
-    /// events).
-    pub fn finalize(&mut self, task_id: U256) -> Result<u8, Vec<u8>> {
-        let gas_start = self.vm().evm_gas_left();
-        let id = self.task_id(task_id)?;
-        let t = self.tasks.getter(id);
-        let status: u8 = t.status.get().saturating_to();
-        if status != TASK_OPEN {
-            return Ok(status);
-        }
-        let now = self.vm().block_timestamp();
-        let n: u8 = t.redundancy.get().saturating_to();
-        let committed: u8 = t.committed.get().saturating_to();
-        let revealed: u8 = t.revealed.get().saturating_to();
-        let commit_deadline: u64 = t.commit_deadline.get().saturating_to();
-        let reveal_deadline: u64 = t.reveal_deadline.get().saturating_to();
-        let ready = revealed == n
-            || now > reveal_deadline
-            || (now > commit_deadline && revealed == committed);
-        if !ready {
-            let ready_at = if revealed == committed {
-                commit_deadline + 1
-            } else {
-                reveal_deadline + 1
-            };
-            return Err(Error::from(NotReady {
-                taskId: task_id,
-                readyAt: ready_at,
-            })
-            .into());
-        }
-        let s = self
-            .sessions
-            .getter(t.session_id.get().saturating_to::<u64>());
-        let meta = TaskMeta::unpack(s.meta.get());
-        let tolerance: u64 = s.tolerance.get().saturating_to();
-
-        // Gather the seats and the reveals.
-        let mut seats: Vec<Outcome> = Vec::with_capacity(n as usize);
-        let mut revealer: Vec<usize> = Vec::with_capacity(n as usize);
-        let mut hashes: Vec<B256> = Vec::with_capacity(n as usize);
-        let mut fingerprints: Vec<B256> = Vec::with_capacity(n as usize);
-        let mut scores: Vec<B256> = Vec::with_capacity(n as usize);
-        for i in 0..n as usize {
-            let Some(seat) = t.seats.getter(i) else { break };
-            let state: u8 = seat.state.get().saturating_to();
-            seats.push(Outcome {
-                miner: seat.miner.get(),
-                state,
-                agreed: false,
-            });
-            if state == SEAT_REVEALED {
-                hashes.push(seat.output_hash.get());
-                fingerprints.push(seat.fingerprint.get());
-                scores.push(word(seat.score.get().saturating_to::<u64>()));
-                revealer.push(i);
-            }
-        }
-        let mut weights: Vec<B256> = alloc::vec![word(1u64); revealer.len()];
-        let mut total_weight = u64::from(n);
-        if meta.consensus == CONSENSUS_WEIGHTED {
-            total_weight = 0;
-            let mut r = 0;
-            for (i, seat) in seats.iter().enumerate() {
-                let weight = self.vote_weight(seat.miner)?;
-                total_weight = total_weight.saturating_add(weight);
-                if revealer.get(r) == Some(&i) {
-                    weights[r] = word(weight);
-                    r += 1;
-                }
-            }
-        }
-        let threshold = (u64::from(n) * u64::from(meta.threshold_bps))
-            .div_ceil(10_000)
-            .max(1);
-        let k = revealer.len() as u64;
-        let tail = 32 * (1 + k);
-        let mut decide = Calldata::new(decideCall::SELECTOR)
-            .arg(meta.consensus)
-            .arg(n)
-            .arg(threshold)
-            .arg(tolerance)
-            .arg(total_weight);
-        for array in 0..4 {
-            decide = decide.arg(9 * 32 + array * tail);
-        }
-        for array in [&hashes, &fingerprints, &scores, &weights] {
-            decide = decide.arg(k);
-            for &w in array.iter() {
-                decide = decide.raw(w);
-            }
-        }
-        let decision = calls::read(self, self.link(ENGINE), &decide)?;
-        let result = ret_word(&decision, 0).0[31] as usize;
-        let agreeing = ret_word(&decision, 1).0[31];
-        let resolved = ret_word(&decision, 3) != B256::ZERO;
-        let mut agreeing_seats = 0u8;
-        let mut winners: Vec<Address> = Vec::new();
-        for (r, &i) in revealer.iter().enumerate() {
-            if agreeing & (1 << r) != 0 {
-                seats[i].agreed = true;
-                agreeing_seats |= 1 << i;
-                winners.push(seats[i].miner);
-            }
-        }
-        let result_seat = result.checked_sub(1).and_then(|r| revealer.get(r).copied());
-        let final_status = if resolved {
-            TASK_RESOLVED
-        } else {
-            TASK_UNRESOLVED
-        };
-
-        // Close the task before calling out: a re-entrant finalize sees it final.
-        let mut t = self.tasks.setter(id);
-        t.status.set(U8::from(final_status));
-        t.agreeing.set(U8::from(agreeing_seats));
-        t.result
-            .set(U8::from(result_seat.map_or(0, |i| i as u8 + 1)));
-        let (output_hash, output_uri) = match result_seat.and_then(|i| t.seats.getter(i)) {
-            Some(seat) => (seat.output_hash.get(), seat.output_uri.get_bytes()),
-            None => (B256::ZERO, Vec::new()),
-        };
-
-        // Pay or refund.
-        if resolved {
-            let settle = Calldata::new(settleCall::SELECTOR)
-                .arg(task_id)
-                .arg(3 * 32u64)
-                .arg((4 + winners.len() as u64) * 32)
-                .addresses(&winners)
-                .addresses(&[]);
-            calls::send(self, self.link(PAYMENT), &settle)?;
-        } else {
-            calls::send(
-                self,
-                self.link(PAYMENT),
-                &Calldata::new(refundCall::SELECTOR).arg(task_id),
-            )?;
-        }
-
-        // Reputation, rewards, slashes.
-        let slash = self.slash_amount.get();
-        let weight = TASK_WEIGHT
-            .get(meta.model_class as usize)
-            .copied()
-            .unwrap_or(1);
-        for seat in &seats {
-            calls::send(
-                self,
-                self.link(REPUTATION),
-                &Calldata::new(recordTaskCall::SELECTOR)
-                    .arg(seat.miner)
-                    .arg(seat.state >= SEAT_COMMITTED)
-                    .arg(seat.state == SEAT_REVEALED)
-                    .arg(seat.agreed),
-            )?;
-            if seat.agreed && resolved {
-                calls::send(
-                    self,
-                    self.link(REWARD),
-                    &Calldata::new(creditCall::SELECTOR)
-                        .arg(seat.miner)
-                        .arg(weight),
-                )?;
-            }
-            if seat.state == SEAT_COMMITTED && !slash.is_zero() {
-                calls::send(
-                    self,
-                    self.link(POOL),
-                    &Calldata::new(slashCall::SELECTOR)
-                        .arg(seat.miner)
-                        .arg(slash)
-                        .arg(SLASH_NO_REVEAL),
-                )?;
-            }
-        }
-
-        let tail_offset = 4 * 32 + 32 * (1 + output_uri.len().div_ceil(32) as u64);
-        let mut data = alloc::vec![
-            word(final_status),
-            output_hash,
-            word(4 * 32u64),
-            word(tail_offset)
-        ];
-        data.extend(words::bytes_tail(&output_uri));
-        data.push(word(winners.len() as u64));
-        data.extend(winners.iter().map(|&w| word(w)));
-        words::emit(
-            self.vm(),
-            TaskFinalized::SIGNATURE_HASH,
-            &[task_id.into()],
-            &data,
-        );
-        self.record_gas(task_id, PHASE_FINALIZE, gas_start)?;
-        Ok(final_status)
-    }
-
-    /// A task: `(sessionId, status, redundancy, committed, revealed, commitDeadline,
-    /// revealDeadline, inputHash, agreeingSeats, resultSeat)`. `agreeingSeats` is a mask of
-    /// seat indices; `resultSeat` is the result's seat index + 1, 0 for none.
+    /// The session and input of task `taskId`: `(sessionId, inputHash)`; its round (seats,
+    /// commitments, reveals, result) is in CommitReveal.
     ///
     /// Errors: `UnknownTask`.
-    #[allow(clippy::type_complexity)]
-    pub fn task(
-        &self,
-        task_id: U256,
-    ) -> Result<(u64, u8, u8, u8, u8, u64, u64, B256, u8, u8), Error> {
-        let id = self.task_id(task_id)?;
+    pub fn task(&self, task_id: U256) -> Result<(u64, B256), Error> {
+        let unknown = UnknownTask { taskId: task_id };
+        let id: u64 = task_id.try_into().map_err(|_| unknown.clone())?;
         let t = self.tasks.getter(id);
-        Ok((
-            t.session_id.get().saturating_to(),
-            t.status.get().saturating_to(),
-            t.redundancy.get().saturating_to(),
-            t.committed.get().saturating_to(),
-            t.revealed.get().saturating_to(),
-            t.commit_deadline.get().saturating_to(),
-            t.reveal_deadline.get().saturating_to(),
-            t.input_hash.get(),
-            t.agreeing.get().saturating_to(),
-            t.result.get().saturating_to(),
-        ))
-    }
-
-    /// Seat `index` of a task: `(miner, state, commitment, outputHash, fingerprint,
-    /// score, outputUri)`; state 0 Assigned, 1 Committed, 2 Revealed.
-    ///
-    /// Errors: `UnknownTask`, `NotAssigned` (with the zero address) for an index past N.
-    #[allow(clippy::type_complexity)]
-    pub fn seat(
-        &self,
-        task_id: U256,
-        index: u8,
-    ) -> Result<(Address, u8, B256, B256, B256, u64, String), Error> {
-        let id = self.task_id(task_id)?;
-        let t = self.tasks.getter(id);
-        let missing = NotAssigned {
-            taskId: task_id,
-            caller: Address::ZERO,
-        };
-        if index >= t.redundancy.get().saturating_to::<u8>() {
-            return Err(missing.into());
+        let session: u64 = t.session_id.get().saturating_to();
+        if session == 0 {
+            return Err(unknown.into());
         }
-        let s = t.seats.getter(index as usize).ok_or(missing)?;
-        Ok((
-            s.miner.get(),
-            s.state.get().saturating_to(),
-            s.commitment.get(),
-            s.output_hash.get(),
-            s.fingerprint.get(),
-            s.score.get().saturating_to(),
-            String::from_utf8(s.output_uri.get_bytes()).unwrap_or_default(),
-        ))
+        Ok((session, t.input_hash.get()))
     }
 
     /// `(sessions, tasks)` created so far (ids run from 1 to these).
@@ -1035,35 +549,21 @@ impl SessionQueue {
         )
     }
 
-    /// The contracts SessionQueue drives: `(nodePool, table, payment, quota, reputation,
-    /// reward, engine)`.
-    #[allow(clippy::type_complexity)]
-    pub fn links(
-        &self,
-    ) -> (
-        Address,
-        Address,
-        Address,
-        Address,
-        Address,
-        Address,
-        Address,
-    ) {
+    /// The contracts SessionQueue drives: `(nodePool, table, quota, reputation,
+    /// commitReveal)`.
+    pub fn links(&self) -> (Address, Address, Address, Address, Address) {
         (
             self.link(POOL),
             self.link(TABLE),
-            self.link(PAYMENT),
             self.link(QUOTA),
             self.link(REPUTATION),
-            self.link(REWARD),
-            self.link(ENGINE),
+            self.link(ROUND),
         )
     }
 
-    /// The limits fixed at construction: `(slashAmount, maxWindow, maxUriBytes)`.
-    pub fn limits(&self) -> (U256, u64, u32) {
+    /// The limits fixed at construction: `(maxWindow, maxUriBytes)`.
+    pub fn limits(&self) -> (u64, u32) {
         (
-            self.slash_amount.get(),
             self.max_window.get().saturating_to(),
             self.max_uri_bytes.get().saturating_to(),
         )
@@ -1122,17 +622,6 @@ impl SessionQueue {
                 .arg(volume),
         )?;
         Ok([0, 1, 2, 3].map(|i| ret_word(&ret, i)))
-    }
-
-    /// NodeReputation's vote weight of `miner` (at least 1).
-    fn vote_weight(&self, miner: Address) -> Result<u64, Vec<u8>> {
-        let ret = calls::read(
-            self,
-            self.link(REPUTATION),
-            &Calldata::new(voteWeightCall::SELECTOR).arg(miner),
-        )?;
-        let weight: u64 = U256::from_be_bytes(ret_word(&ret, 0).0).saturating_to();
-        Ok(weight.max(1))
     }
 
     /// NodeReputation's level of `miner`.
@@ -1202,57 +691,6 @@ impl SessionQueue {
             miners.push(miner);
         }
         Ok(miners)
-    }
-
-    fn task_id(&self, task_id: U256) -> Result<u64, Error> {
-        let unknown = UnknownTask { taskId: task_id };
-        let id: u64 = task_id.try_into().map_err(|_| unknown.clone())?;
-        if id == 0 || id > self.task_count.get().saturating_to::<u64>() {
-            return Err(unknown.into());
-        }
-        Ok(id)
-    }
-
-    fn open_task(&self, task_id: U256) -> Result<u64, Error> {
-        let id = self.task_id(task_id)?;
-        let status: u8 = self.tasks.getter(id).status.get().saturating_to();
-        if status != TASK_OPEN {
-            return Err(TaskClosed {
-                taskId: task_id,
-                status,
-            }
-            .into());
-        }
-        Ok(id)
-    }
-
-    fn seat_of(&self, id: u64, task_id: U256, miner: Address) -> Result<usize, Error> {
-        let t = self.tasks.getter(id);
-        let n: usize = t.redundancy.get().saturating_to();
-        for i in 0..n {
-            if t.seats.getter(i).is_some_and(|s| s.miner.get() == miner) {
-                return Ok(i);
-            }
-        }
-        Err(NotAssigned {
-            taskId: task_id,
-            caller: miner,
-        }
-        .into())
-    }
-
-    /// Adds the gas used since `gas_start` to the task's record in SessionPayment.
-    fn record_gas(&mut self, task_id: U256, phase: u8, gas_start: u64) -> Result<(), Vec<u8>> {
-        let used = gas_start.saturating_sub(self.vm().evm_gas_left());
-        calls::send(
-            self,
-            self.link(PAYMENT),
-            &Calldata::new(recordGasCall::SELECTOR)
-                .arg(task_id)
-                .arg(phase)
-                .arg(used),
-        )?;
-        Ok(())
     }
 }
 
