@@ -38,11 +38,11 @@
 
 extern crate alloc;
 
-use alloc::{string::String, vec::Vec};
+use alloc::vec::Vec;
 
 use alloy_primitives::{
     aliases::{U64, U8},
-    Address, B256, U256,
+    Address, Bytes, B256, U256,
 };
 use alloy_sol_types::{SolCall, SolEvent};
 use cor_consensus::commitment_preimage;
@@ -294,10 +294,14 @@ impl CommitReveal {
         task_id: U256,
         payer: Address,
         mode: u8,
-        price: [U256; 4],
+        total: U256,
+        miners_part: U256,
+        validators_part: U256,
+        treasury_part: U256,
         meta: B256,
         tolerance: u64,
-        deadlines: [u64; 2],
+        commit_deadline: u64,
+        reveal_deadline: u64,
         submit_gas: u64,
         miners: Vec<Address>,
     ) -> Result<(), Vec<u8>> {
@@ -312,7 +316,7 @@ impl CommitReveal {
         let n = miners.len();
         if n == 0
             || n > MAX_REDUNDANCY as usize
-            || deadlines[0] >= deadlines[1]
+            || commit_deadline >= reveal_deadline
             || !self.tasks.getter(id).status.get().is_zero()
         {
             return Err(invalid.into());
@@ -321,15 +325,15 @@ impl CommitReveal {
             .arg(task_id)
             .arg(payer)
             .arg(mode);
-        for part in price {
+        for part in [total, miners_part, validators_part, treasury_part] {
             lock = lock.arg(part);
         }
         calls::send(self, self.link(PAYMENT), &lock.raw(meta))?;
         let mut t = self.tasks.setter(id);
         t.status.set(U8::from(TASK_OPEN));
         t.redundancy.set(U8::from(n as u8));
-        t.commit_deadline.set(U64::from(deadlines[0]));
-        t.reveal_deadline.set(U64::from(deadlines[1]));
+        t.commit_deadline.set(U64::from(commit_deadline));
+        t.reveal_deadline.set(U64::from(reveal_deadline));
         t.tolerance.set(U64::from(tolerance));
         t.meta.set(meta);
         for (i, &miner) in miners.iter().enumerate() {
@@ -399,7 +403,7 @@ impl CommitReveal {
         output_hash: B256,
         fingerprint: B256,
         score: u64,
-        output_uri: String,
+        output_uri: Bytes,
         salt: B256,
     ) -> Result<(), Vec<u8>> {
         let gas_start = self.vm().evm_gas_left();
@@ -451,11 +455,11 @@ impl CommitReveal {
         s.output_hash.set(output_hash);
         s.fingerprint.set(fingerprint);
         s.score.set(U64::from(score));
-        s.output_uri.set_bytes(output_uri.as_bytes());
+        s.output_uri.set_bytes(output_uri.as_ref());
         let revealed = t.revealed.get() + U8::from(1);
         t.revealed.set(revealed);
         let mut data = alloc::vec![output_hash, fingerprint, word(score), word(4 * 32u64)];
-        data.extend(words::bytes_tail(output_uri.as_bytes()));
+        data.extend(words::bytes_tail(output_uri.as_ref()));
         words::emit(
             self.vm(),
             Revealed::SIGNATURE_HASH,
@@ -698,7 +702,7 @@ impl CommitReveal {
         &self,
         task_id: U256,
         index: u8,
-    ) -> Result<(Address, u8, B256, B256, B256, u64, String), Error> {
+    ) -> Result<(Address, u8, B256, B256, B256, u64, Bytes), Error> {
         let id = self.task_id(task_id)?;
         let t = self.tasks.getter(id);
         let missing = NotAssigned {
@@ -716,7 +720,7 @@ impl CommitReveal {
             s.output_hash.get(),
             s.fingerprint.get(),
             s.score.get().saturating_to(),
-            String::from_utf8(s.output_uri.get_bytes()).unwrap_or_default(),
+            Bytes::from(s.output_uri.get_bytes()),
         ))
     }
 
