@@ -5,18 +5,11 @@
 #![allow(missing_docs, clippy::too_many_arguments)]
 
 alloy_sol_types::sol! {
-    // NodePool
-    function slash(address node, uint256 amount, uint8 reason) external returns (uint256);
     // SessionPayment
     function lock(uint256 taskId, address payer, uint8 mode, uint256 total, uint256 minersPart, uint256 validatorsPart, uint256 treasuryPart, bytes32 meta) external;
     function settle(uint256 taskId, address[] winners, address[] validators) external;
     function refund(uint256 taskId) external;
     function recordGas(uint256 taskId, uint8 phase, uint64 gas) external;
-    // NodeReputation
-    function recordTask(address node, bool committed, bool revealed, bool agreed) external returns (uint8);
-    function voteWeight(address node) external view returns (uint64);
-    // NodeReward
-    function credit(address node, uint64 taskWeight) external;
     // ConsensusEngine
-    function decide(uint8 method, uint8 assigned, uint8 threshold, uint64 tolerance, uint64 totalWeight, bytes32[] outputHashes, bytes32[] fingerprints, uint64[] scores, uint64[] weights) external view returns (uint8, uint8, uint8, bool);
+    function score(uint256 taskId, uint8 method, uint8 threshold, uint64 tolerance, uint8 modelClass, address[] miners, uint8[] states, bytes32[] outputHashes, bytes32[] fingerprints, uint64[] scores) external returns (uint8, uint8, bool);
 }

@@ -9,10 +9,10 @@
 //! come: the ConsensusEngine program decides the result and the agreeing miners by the
 //! session's method; a result with enough support settles the payment among the agreeing
 //! miners (SessionPayment refunds the shares of the others), otherwise the task is
-//! Unresolved and the payer refunded. Every seat's outcome goes to NodeReputation, every
-//! agreeing miner of a resolved task earns NodeReward points, and a miner that committed
-//! but never revealed is slashed through NodePool. Finalizing again is a no-op that
-//! returns the final status.
+//! Unresolved and the payer refunded. ConsensusEngine also records every seat's outcome
+//! in NodeReputation, credits NodeReward points to the agreeing miners of a resolved task
+//! and slashes, through NodePool, a miner that committed but never revealed. Finalizing
+//! again is a no-op that returns the final status.
 //!
 //! **Why a program of its own.** PROTOCOL.md describes one SessionQueue contract; with
 //! sessions, intake, assignment, the round and settlement together it compiles to about
@@ -41,7 +41,7 @@ extern crate alloc;
 use alloc::vec::Vec;
 
 use alloy_primitives::{
-    aliases::{U64, U8},
+    aliases::{U32, U64, U8},
     Address, Bytes, B256, U256,
 };
 use alloy_sol_types::{SolCall, SolEvent};
@@ -59,8 +59,7 @@ use cor_contract_common::{
 use stylus_sdk::{
     prelude::*,
     storage::{
-        StorageAddress, StorageArray, StorageB256, StorageBytes, StorageMap, StorageU256,
-        StorageU32, StorageU64, StorageU8,
+        StorageAddress, StorageArray, StorageB256, StorageMap, StorageU32, StorageU64, StorageU8,
     },
 };
 
@@ -75,7 +74,7 @@ sol_decls! {
     event Revealed(uint256 indexed taskId, address indexed miner, bytes32 outputHash, bytes32 fingerprint, uint64 score, string outputUri);
     event TaskFinalized(uint256 indexed taskId, uint8 status, bytes32 outputHash, string outputUri, address[] agreeingMiners);
     error InvalidLink(uint8 index);
-    error InvalidLimits(uint256 slashAmount, uint32 maxUriBytes);
+    error InvalidLimits(uint32 maxUriBytes);
     error InvalidRound(uint256 taskId);
     error UriTooLong(uint256 length, uint256 max);
     error UnknownTask(uint256 taskId);
@@ -94,7 +93,7 @@ sol_decls! {
 pub enum Error {
     /// A zero address among the linked contracts at construction (its index in `links`).
     InvalidLink(InvalidLink),
-    /// Limits outside their bounds at construction (see [`LIMIT_BOUNDS`]).
+    /// A URI limit outside [`URI_BOUNDS`] at construction.
     InvalidLimits(InvalidLimits),
     /// `open` for a task id already used, with no miners or more than seven, or with
     /// deadlines out of order.
@@ -149,9 +148,6 @@ pub const SEAT_COMMITTED: u8 = 1;
 /// A seat's state: revealed.
 pub const SEAT_REVEALED: u8 = 2;
 
-/// NodePool slash reason: committed and did not reveal.
-pub const SLASH_NO_REVEAL: u8 = 1;
-
 /// Gas phase of `submitTask` (SessionQueue's share plus `open`).
 pub const PHASE_SUBMIT: u8 = 0;
 /// Gas phase of `commit`.
@@ -161,17 +157,8 @@ pub const PHASE_REVEAL: u8 = 2;
 /// Gas phase of `finalize`.
 pub const PHASE_FINALIZE: u8 = 3;
 
-/// Reward weight of one agreeing result, by model class (Light, Medium, Heavy).
-pub const TASK_WEIGHT: [u64; 3] = [1, 4, 16];
-
-/// Consensus method code of Weighted (`cor_consensus::Method`).
-const CONSENSUS_WEIGHTED: u8 = 3;
-
-const COR: u128 = 1_000_000_000_000_000_000;
-
-/// Bounds of the limits fixed at construction: slash amount at most 1 000 COR, longest
-/// output URI 64 ..= 8 192 bytes.
-pub const LIMIT_BOUNDS: (u128, (u32, u32)) = (1_000 * COR, (64, 8192));
+/// Bounds of the longest output URI fixed at construction: 64 ..= 8 192 bytes.
+pub const URI_BOUNDS: (u32, u32) = (64, 8192);
 
 /// One miner's seat in a task.
 #[storage]
@@ -182,7 +169,37 @@ pub struct Seat {
     commitment: StorageB256,
     output_hash: StorageB256,
     fingerprint: StorageB256,
-    output_uri: StorageBytes,
+    /// The output URI: its length in bytes, then its bytes in whole words.
+    uri_len: StorageU32,
+    uri: StorageArray<StorageB256, URI_WORDS>,
+}
+
+/// Words of URI storage per seat (the largest URI limit, 8 192 bytes). A plain word
+/// array rather than the SDK's `StorageBytes`, whose length decoding divides a `U256`
+/// and links ruint's general division (about 8 KiB of the 24 KiB budget).
+const URI_WORDS: usize = 256;
+
+impl Seat {
+    fn set_uri(&mut self, uri: &[u8]) {
+        self.uri_len.set(U32::from(uri.len() as u32));
+        for (i, chunk) in uri.chunks(32).enumerate() {
+            let mut w = B256::ZERO;
+            w.0[..chunk.len()].copy_from_slice(chunk);
+            if let Some(mut slot) = self.uri.setter(i) {
+                slot.set(w);
+            }
+        }
+    }
+
+    fn uri(&self) -> Vec<u8> {
+        let len = self.uri_len.get().saturating_to::<usize>();
+        let mut out = Vec::with_capacity(len.next_multiple_of(32));
+        for i in 0..len.div_ceil(32) {
+            out.extend_from_slice(self.uri.get(i).unwrap_or_default().as_slice());
+        }
+        out.truncate(len);
+        out
+    }
 }
 
 /// One task's round.
@@ -209,56 +226,36 @@ pub struct Task {
 pub struct CommitReveal {
     ownable: Ownable,
     session_queue: Role,
-    /// NodePool, SessionPayment, NodeReputation, NodeReward, ConsensusEngine.
-    links: StorageArray<StorageAddress, 5>,
-    /// COR slashed from a miner that committed and did not reveal.
-    slash_amount: StorageU256,
+    /// SessionPayment, ConsensusEngine.
+    links: StorageArray<StorageAddress, 2>,
     /// The longest output URI, bytes.
     max_uri_bytes: StorageU32,
     tasks: StorageMap<u64, Task>,
 }
 
-const POOL: usize = 0;
-const PAYMENT: usize = 1;
-const REPUTATION: usize = 2;
-const REWARD: usize = 3;
-const ENGINE: usize = 4;
-
-/// What `finalize` learned about one seat.
-struct Outcome {
-    miner: Address,
-    state: u8,
-    agreed: bool,
-}
+const PAYMENT: usize = 0;
+const ENGINE: usize = 1;
 
 #[public]
 impl CommitReveal {
-    /// Sets the owner (who sets the SessionQueue role), links the contracts the round
-    /// drives and fixes the limits: the COR slashed from a miner that committed and never
-    /// revealed, and the longest output URI (bytes). At deployment CommitReveal must then
-    /// be given the SessionQueue role in NodePool, SessionPayment, NodeReputation and
-    /// NodeReward (it is the contract that locks, settles, records, credits and slashes).
+    /// Sets the owner (who sets the SessionQueue role), links SessionPayment and
+    /// ConsensusEngine and fixes the longest output URI (bytes). At deployment
+    /// CommitReveal must then be given the SessionQueue role in SessionPayment (it locks,
+    /// records gas, settles and refunds) and the CommitReveal role in ConsensusEngine.
     ///
     /// Errors: `OwnableInvalidOwner`, `InvalidLink` for a zero address, `InvalidLimits`.
     /// Emits `OwnershipTransferred`.
     #[constructor]
-    #[allow(clippy::too_many_arguments)]
     pub fn constructor(
         &mut self,
         owner: Address,
-        node_pool: Address,
         payment: Address,
-        reputation: Address,
-        reward: Address,
         engine: Address,
-        slash_amount: U256,
-        max_uri_bytes: u32,
+        max_uri_bytes: U256,
     ) -> Result<(), Error> {
+        let max_uri_bytes: u32 = max_uri_bytes.saturating_to();
         self.ownable.init::<Error>(owner)?;
-        for (i, link) in [node_pool, payment, reputation, reward, engine]
-            .into_iter()
-            .enumerate()
-        {
+        for (i, link) in [payment, engine].into_iter().enumerate() {
             if link.is_zero() {
                 return Err(InvalidLink { index: i as u8 }.into());
             }
@@ -266,18 +263,14 @@ impl CommitReveal {
                 slot.set(link);
             }
         }
-        let (max_slash, uris) = LIMIT_BOUNDS;
-        if slash_amount > U256::from(max_slash) || max_uri_bytes < uris.0 || max_uri_bytes > uris.1
-        {
+        let (min, max) = URI_BOUNDS;
+        if max_uri_bytes < min || max_uri_bytes > max {
             return Err(InvalidLimits {
-                slashAmount: slash_amount,
                 maxUriBytes: max_uri_bytes,
             }
             .into());
         }
-        self.slash_amount.set(slash_amount);
-        self.max_uri_bytes
-            .set(alloy_primitives::aliases::U32::from(max_uri_bytes));
+        self.max_uri_bytes.set(U32::from(max_uri_bytes));
         Ok(())
     }
 
@@ -293,19 +286,26 @@ impl CommitReveal {
         &mut self,
         task_id: U256,
         payer: Address,
-        mode: u8,
+        mode: U256,
         total: U256,
         miners_part: U256,
         validators_part: U256,
         treasury_part: U256,
         meta: B256,
-        tolerance: u64,
-        commit_deadline: u64,
-        reveal_deadline: u64,
-        submit_gas: u64,
+        tolerance: U256,
+        commit_deadline: U256,
+        reveal_deadline: U256,
+        submit_gas: U256,
         miners: Vec<Address>,
     ) -> Result<(), Vec<u8>> {
         let gas_start = self.vm().evm_gas_left();
+        // Small integers arrive as uint256 words: decoding `uintN` would link ruint's
+        // formatting and division code (KiBs of the 24 KiB budget).
+        let (commit_deadline, reveal_deadline): (u64, u64) = (
+            commit_deadline.saturating_to(),
+            reveal_deadline.saturating_to(),
+        );
+        let submit_gas: u64 = submit_gas.saturating_to();
         self.session_queue
             .only::<Error>(SESSION_QUEUE_ROLE, self.vm().msg_sender())?;
         let invalid = Error::from(InvalidRound { taskId: task_id });
@@ -334,7 +334,7 @@ impl CommitReveal {
         t.redundancy.set(U8::from(n as u8));
         t.commit_deadline.set(U64::from(commit_deadline));
         t.reveal_deadline.set(U64::from(reveal_deadline));
-        t.tolerance.set(U64::from(tolerance));
+        t.tolerance.set(U64::from(tolerance.saturating_to::<u64>()));
         t.meta.set(meta);
         for (i, &miner) in miners.iter().enumerate() {
             if let Some(mut seat) = t.seats.setter(i) {
@@ -402,7 +402,7 @@ impl CommitReveal {
         task_id: U256,
         output_hash: B256,
         fingerprint: B256,
-        score: u64,
+        score: U256,
         output_uri: Bytes,
         salt: B256,
     ) -> Result<(), Vec<u8>> {
@@ -412,6 +412,10 @@ impl CommitReveal {
         let seat = self.seat_of(id, task_id, miner)?;
         self.check_uri(output_uri.len())?;
         let now = self.vm().block_timestamp();
+        // The score is a uint64 in the commitment: a larger value can match no commitment
+        // (it saturates, and the check below fails unless the miner committed to the
+        // saturated value, which reveals the same thing).
+        let score: u64 = score.saturating_to();
         let expected = commitment_preimage(task_id, miner, output_hash, fingerprint, score, salt);
         let hash = self.vm().native_keccak256(&expected);
         let mut t = self.tasks.setter(id);
@@ -455,7 +459,7 @@ impl CommitReveal {
         s.output_hash.set(output_hash);
         s.fingerprint.set(fingerprint);
         s.score.set(U64::from(score));
-        s.output_uri.set_bytes(output_uri.as_ref());
+        s.set_uri(output_uri.as_ref());
         let revealed = t.revealed.get() + U8::from(1);
         t.revealed.set(revealed);
         let mut data = alloc::vec![output_hash, fingerprint, word(score), word(4 * 32u64)];
@@ -510,89 +514,66 @@ impl CommitReveal {
         let meta = TaskMeta::unpack(t.meta.get());
         let tolerance: u64 = t.tolerance.get().saturating_to();
 
-        // Gather the seats and the reveals.
-        let mut seats: Vec<Outcome> = Vec::with_capacity(n as usize);
-        let mut revealer: Vec<usize> = Vec::with_capacity(n as usize);
+        // Gather every seat: miner, state and (revealed seats) the answer.
+        let mut miners: Vec<B256> = Vec::with_capacity(n as usize);
+        let mut states: Vec<B256> = Vec::with_capacity(n as usize);
         let mut hashes: Vec<B256> = Vec::with_capacity(n as usize);
         let mut fingerprints: Vec<B256> = Vec::with_capacity(n as usize);
         let mut scores: Vec<B256> = Vec::with_capacity(n as usize);
         for i in 0..n as usize {
             let Some(seat) = t.seats.getter(i) else { break };
-            let state: u8 = seat.state.get().saturating_to();
-            seats.push(Outcome {
-                miner: seat.miner.get(),
-                state,
-                agreed: false,
-            });
-            if state == SEAT_REVEALED {
-                hashes.push(seat.output_hash.get());
-                fingerprints.push(seat.fingerprint.get());
-                scores.push(word(seat.score.get().saturating_to::<u64>()));
-                revealer.push(i);
-            }
-        }
-        let mut weights: Vec<B256> = alloc::vec![word(1u64); revealer.len()];
-        let mut total_weight = u64::from(n);
-        if meta.consensus == CONSENSUS_WEIGHTED {
-            total_weight = 0;
-            let mut r = 0;
-            for (i, seat) in seats.iter().enumerate() {
-                let weight = self.vote_weight(seat.miner)?;
-                total_weight = total_weight.saturating_add(weight);
-                if revealer.get(r) == Some(&i) {
-                    weights[r] = word(weight);
-                    r += 1;
-                }
-            }
+            miners.push(word(seat.miner.get()));
+            states.push(word(seat.state.get().saturating_to::<u8>()));
+            hashes.push(seat.output_hash.get());
+            fingerprints.push(seat.fingerprint.get());
+            scores.push(word(seat.score.get().saturating_to::<u64>()));
         }
         let threshold = (u64::from(n) * u64::from(meta.threshold_bps))
             .div_ceil(10_000)
             .max(1);
-        let k = revealer.len() as u64;
+        // ConsensusEngine decides and records every seat's outcome in NodeReputation,
+        // NodeReward and NodePool; it returns the result seat + 1, the agreeing seats
+        // and whether they reach the threshold. The arrays follow six head words.
+        let k = miners.len() as u64;
         let tail = 32 * (1 + k);
-        let mut decide = Calldata::new(decideCall::SELECTOR)
+        let mut score = Calldata::new(scoreCall::SELECTOR)
+            .arg(task_id)
             .arg(meta.consensus)
-            .arg(n)
             .arg(threshold)
             .arg(tolerance)
-            .arg(total_weight);
-        for array in 0..4 {
-            decide = decide.arg(9 * 32 + array * tail);
+            .arg(meta.model_class);
+        for array in 0..5 {
+            score = score.arg(10 * 32 + array * tail);
         }
-        for array in [&hashes, &fingerprints, &scores, &weights] {
-            decide = decide.arg(k);
+        for array in [&miners, &states, &hashes, &fingerprints, &scores] {
+            score = score.arg(k);
             for &w in array.iter() {
-                decide = decide.raw(w);
+                score = score.raw(w);
             }
         }
-        let decision = calls::read(self, self.link(ENGINE), &decide)?;
+        let decision = calls::send(self, self.link(ENGINE), &score)?;
         let result = ret_word(&decision, 0).0[31] as usize;
-        let agreeing = ret_word(&decision, 1).0[31];
-        let resolved = ret_word(&decision, 3) != B256::ZERO;
-        let mut agreeing_seats = 0u8;
-        let mut winners: Vec<Address> = Vec::new();
-        for (r, &i) in revealer.iter().enumerate() {
-            if agreeing & (1 << r) != 0 {
-                seats[i].agreed = true;
-                agreeing_seats |= 1 << i;
-                winners.push(seats[i].miner);
-            }
-        }
-        let result_seat = result.checked_sub(1).and_then(|r| revealer.get(r).copied());
+        let agreeing_seats = ret_word(&decision, 1).0[31];
+        let resolved = ret_word(&decision, 2) != B256::ZERO;
+        let winners: Vec<Address> = (0..k as usize)
+            .filter(|i| agreeing_seats & (1 << i) != 0)
+            .map(|i| Address::from_word(miners[i]))
+            .collect();
+        let result_seat = result.checked_sub(1);
         let final_status = if resolved {
             TASK_RESOLVED
         } else {
             TASK_UNRESOLVED
         };
 
-        // Close the task before calling out: a re-entrant finalize sees it final.
+        // Close the task before paying: a re-entrant finalize sees it final.
         let mut t = self.tasks.setter(id);
         t.status.set(U8::from(final_status));
         t.agreeing.set(U8::from(agreeing_seats));
         t.result
             .set(U8::from(result_seat.map_or(0, |i| i as u8 + 1)));
         let (output_hash, output_uri) = match result_seat.and_then(|i| t.seats.getter(i)) {
-            Some(seat) => (seat.output_hash.get(), seat.output_uri.get_bytes()),
+            Some(seat) => (seat.output_hash.get(), seat.uri()),
             None => (B256::ZERO, Vec::new()),
         };
 
@@ -611,43 +592,6 @@ impl CommitReveal {
                 self.link(PAYMENT),
                 &Calldata::new(refundCall::SELECTOR).arg(task_id),
             )?;
-        }
-
-        // Reputation, rewards, slashes.
-        let slash = self.slash_amount.get();
-        let weight = TASK_WEIGHT
-            .get(meta.model_class as usize)
-            .copied()
-            .unwrap_or(1);
-        for seat in &seats {
-            calls::send(
-                self,
-                self.link(REPUTATION),
-                &Calldata::new(recordTaskCall::SELECTOR)
-                    .arg(seat.miner)
-                    .arg(seat.state >= SEAT_COMMITTED)
-                    .arg(seat.state == SEAT_REVEALED)
-                    .arg(seat.agreed),
-            )?;
-            if seat.agreed && resolved {
-                calls::send(
-                    self,
-                    self.link(REWARD),
-                    &Calldata::new(creditCall::SELECTOR)
-                        .arg(seat.miner)
-                        .arg(weight),
-                )?;
-            }
-            if seat.state == SEAT_COMMITTED && !slash.is_zero() {
-                calls::send(
-                    self,
-                    self.link(POOL),
-                    &Calldata::new(slashCall::SELECTOR)
-                        .arg(seat.miner)
-                        .arg(slash)
-                        .arg(SLASH_NO_REVEAL),
-                )?;
-            }
         }
 
         let tail_offset = 4 * 32 + 32 * (1 + output_uri.len().div_ceil(32) as u64);
@@ -701,8 +645,9 @@ impl CommitReveal {
     pub fn seat(
         &self,
         task_id: U256,
-        index: u8,
+        index: U256,
     ) -> Result<(Address, u8, B256, B256, B256, u64, Bytes), Error> {
+        let index: u8 = index.saturating_to();
         let id = self.task_id(task_id)?;
         let t = self.tasks.getter(id);
         let missing = NotAssigned {
@@ -720,30 +665,22 @@ impl CommitReveal {
             s.output_hash.get(),
             s.fingerprint.get(),
             s.score.get().saturating_to(),
-            Bytes::from(s.output_uri.get_bytes()),
+            Bytes::from(s.uri()),
         ))
     }
 
-    /// The contracts the round drives: `(nodePool, payment, reputation, reward, engine,
-    /// sessionQueue)`.
-    #[allow(clippy::type_complexity)]
-    pub fn links(&self) -> (Address, Address, Address, Address, Address, Address) {
+    /// The contracts the round drives and its opener: `(payment, engine, sessionQueue)`.
+    pub fn links(&self) -> (Address, Address, Address) {
         (
-            self.link(POOL),
             self.link(PAYMENT),
-            self.link(REPUTATION),
-            self.link(REWARD),
             self.link(ENGINE),
             self.session_queue.account(),
         )
     }
 
-    /// The limits fixed at construction: `(slashAmount, maxUriBytes)`.
-    pub fn limits(&self) -> (U256, u32) {
-        (
-            self.slash_amount.get(),
-            self.max_uri_bytes.get().saturating_to(),
-        )
+    /// The longest output URI, bytes.
+    pub fn max_uri_bytes(&self) -> u32 {
+        self.max_uri_bytes.get().saturating_to()
     }
 
     /// Sets the SessionQueue (role 1), the only caller of `open`; zero revokes it. Only
@@ -794,17 +731,6 @@ impl CommitReveal {
             .into());
         }
         Ok(())
-    }
-
-    /// NodeReputation's vote weight of `miner` (at least 1).
-    fn vote_weight(&self, miner: Address) -> Result<u64, Vec<u8>> {
-        let ret = calls::read(
-            self,
-            self.link(REPUTATION),
-            &Calldata::new(voteWeightCall::SELECTOR).arg(miner),
-        )?;
-        let weight: u64 = U256::from_be_bytes(ret_word(&ret, 0).0).saturating_to();
-        Ok(weight.max(1))
     }
 
     fn task_id(&self, task_id: U256) -> Result<u64, Error> {
@@ -870,5 +796,4 @@ pub fn sol_decls() -> Vec<&'static str> {
     [SOL_DECLS, access::SOL_DECLS, role::SOL_DECLS].concat()
 }
 
-#[cfg(test)]
-mod tests;
+// Tested with SessionQueue and ConsensusEngine as one system: session-queue's tests.

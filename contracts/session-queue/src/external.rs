@@ -16,5 +16,5 @@ alloy_sol_types::sol! {
     // NodeReputation
     function levelOf(address node) external view returns (uint8);
     // CommitReveal
-    function open(uint256 taskId, address payer, uint8 mode, uint256 total, uint256 minersPart, uint256 validatorsPart, uint256 treasuryPart, bytes32 meta, uint64 tolerance, uint64 commitDeadline, uint64 revealDeadline, uint64 submitGas, address[] miners) external;
+    function open(uint256 taskId, address payer, uint256 mode, uint256 total, uint256 minersPart, uint256 validatorsPart, uint256 treasuryPart, bytes32 meta, uint256 tolerance, uint256 commitDeadline, uint256 revealDeadline, uint256 submitGas, address[] miners) external;
 }
