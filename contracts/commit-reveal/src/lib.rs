@@ -251,9 +251,8 @@ impl CommitReveal {
         owner: Address,
         payment: Address,
         engine: Address,
-        max_uri_bytes: U256,
+        max_uri_bytes: u32,
     ) -> Result<(), Error> {
-        let max_uri_bytes: u32 = max_uri_bytes.saturating_to();
         self.ownable.init::<Error>(owner)?;
         for (i, link) in [payment, engine].into_iter().enumerate() {
             if link.is_zero() {
@@ -299,8 +298,7 @@ impl CommitReveal {
         miners: Vec<Address>,
     ) -> Result<(), Vec<u8>> {
         let gas_start = self.vm().evm_gas_left();
-        // Small integers arrive as uint256 words: decoding `uintN` would link ruint's
-        // formatting and division code (KiBs of the 24 KiB budget).
+        // `open` is SessionQueue's private entry: its integers travel as plain words.
         let (commit_deadline, reveal_deadline): (u64, u64) = (
             commit_deadline.saturating_to(),
             reveal_deadline.saturating_to(),
@@ -402,7 +400,7 @@ impl CommitReveal {
         task_id: U256,
         output_hash: B256,
         fingerprint: B256,
-        score: U256,
+        score: u64,
         output_uri: Bytes,
         salt: B256,
     ) -> Result<(), Vec<u8>> {
@@ -412,10 +410,6 @@ impl CommitReveal {
         let seat = self.seat_of(id, task_id, miner)?;
         self.check_uri(output_uri.len())?;
         let now = self.vm().block_timestamp();
-        // The score is a uint64 in the commitment: a larger value can match no commitment
-        // (it saturates, and the check below fails unless the miner committed to the
-        // saturated value, which reveals the same thing).
-        let score: u64 = score.saturating_to();
         let expected = commitment_preimage(task_id, miner, output_hash, fingerprint, score, salt);
         let hash = self.vm().native_keccak256(&expected);
         let mut t = self.tasks.setter(id);
@@ -645,9 +639,8 @@ impl CommitReveal {
     pub fn seat(
         &self,
         task_id: U256,
-        index: U256,
+        index: u8,
     ) -> Result<(Address, u8, B256, B256, B256, u64, Bytes), Error> {
-        let index: u8 = index.saturating_to();
         let id = self.task_id(task_id)?;
         let t = self.tasks.getter(id);
         let missing = NotAssigned {
