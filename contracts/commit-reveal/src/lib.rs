@@ -549,8 +549,10 @@ impl CommitReveal {
         let result = ret_word(&decision, 0).0[31] as usize;
         let agreeing_seats = ret_word(&decision, 1).0[31];
         let resolved = ret_word(&decision, 2) != B256::ZERO;
+        // Paid miners: the agreeing seats of a resolved task; nobody otherwise.
+        let paid = if resolved { agreeing_seats } else { 0 };
         let winners: Vec<Address> = (0..k as usize)
-            .filter(|i| agreeing_seats & (1 << i) != 0)
+            .filter(|i| paid & (1 << i) != 0)
             .map(|i| Address::from_word(miners[i]))
             .collect();
         let result_seat = result.checked_sub(1);

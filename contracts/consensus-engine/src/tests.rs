@@ -196,11 +196,11 @@ fn decide_through_the_router() {
             .to_vec();
     data.extend(
         (
-            0u8,
-            2u8,
-            2u8,
-            0u64,
-            2u64,
+            U256::ZERO,
+            U256::from(2),
+            U256::from(2),
+            U256::ZERO,
+            U256::from(2),
             vec![h("a"), h("a")],
             vec![B256::ZERO, B256::ZERO],
             vec![0u64, 0],
@@ -212,7 +212,7 @@ fn decide_through_the_router() {
         .call(Address::with_last_byte(1), ENGINE, data)
         .unwrap();
     assert_eq!(
-        <(u8, u8, u8, bool)>::abi_decode_params(&out).unwrap(),
-        (1, 0b11, 2, true)
+        <(U256, U256, U256, bool)>::abi_decode_params(&out).unwrap(),
+        (U256::from(1), U256::from(0b11), U256::from(2), true)
     );
 }
