@@ -10,7 +10,7 @@
 
 use alloy_primitives::{address, Address, B256, U256};
 use alloy_sol_types::SolValue;
-use cor_testkit::{permit_digest, Account, TestChain};
+use cor_testkit::TestChain;
 use cor_token::CorToken;
 use node_pool::NodePool;
 use node_reputation::NodeReputation;
@@ -364,37 +364,6 @@ fn fund_rejects_zero_and_a_missing_allowance() {
     env.assert_conserved();
 }
 
-#[test]
-fn fund_with_permit_funds_in_one_call() {
-    let mut env = setup();
-    let wallet = Account::new(7);
-    env.chain.set_sender(OWNER);
-    env.token.mint(wallet.address, cor(10)).unwrap();
-    let deadline = u(env.chain.timestamp() + 60);
-    let digest = permit_digest(
-        TOKEN,
-        env.chain.chain_id(),
-        wallet.address,
-        NR,
-        cor(10),
-        env.token.nonces(wallet.address),
-        deadline,
-    );
-    let (v, r, s) = wallet.sign(digest);
-    env.chain.set_sender(wallet.address);
-    env.nr.fund_with_permit(cor(10), deadline, v, r, s).unwrap();
-    assert_eq!(env.nr.pool(), cor(10));
-    assert_eq!(env.token.balance_of(wallet.address), U256::ZERO);
-    // The same signature again: the permit fails and there is no allowance left.
-    let nr = &mut env.nr;
-    assert!(matches!(
-        env.chain
-            .tx(|| nr.fund_with_permit(cor(10), deadline, v, r, s)),
-        Err(Error::TokenTransferFailed(_))
-    ));
-    env.assert_conserved();
-}
-
 // ---- Credits ---------------------------------------------------------------------------
 
 #[test]
@@ -427,6 +396,30 @@ fn capacity_factor_is_a_square_root_in_basis_points() {
         .map(|m| capacity_bps(m + 1) - capacity_bps(m))
         .collect();
     assert!(gains.windows(2).all(|w| w[0] >= w[1]));
+}
+
+#[test]
+fn div_u128_matches_the_division_operator() {
+    let samples = [
+        0u128,
+        1,
+        2,
+        3,
+        7,
+        10_000,
+        u128::from(u64::MAX),
+        u128::from(u64::MAX) + 1,
+        1 << 127,
+        (1 << 127) + 12_345,
+        u128::MAX - 1,
+        u128::MAX,
+    ];
+    for n in samples {
+        for d in samples.into_iter().filter(|&d| d != 0) {
+            assert_eq!(div_u128(n, d), n / d, "{n} / {d}");
+        }
+        assert_eq!(div_u128(n, 0), 0);
+    }
 }
 
 #[test]
