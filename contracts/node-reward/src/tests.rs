@@ -966,6 +966,51 @@ fn all_points_of_an_epoch_claimed_leave_nothing_owed() {
     env.assert_conserved();
 }
 
+#[test]
+fn a_finalized_task_flows_into_reputation_slashing_points_and_rewards() {
+    // What SessionQueue does when a task with N = 3 finalizes: ALICE and CAROL agreed,
+    // BOB committed and did not reveal.
+    let mut env = funded();
+    for node in [ALICE, BOB, CAROL] {
+        env.heartbeat(node);
+    }
+    env.chain.set_sender(QUEUE);
+    env.rep.record_task(ALICE, true, true, true).unwrap();
+    env.rep.record_task(BOB, true, false, false).unwrap();
+    env.rep.record_task(CAROL, true, true, true).unwrap();
+    env.np.slash(BOB, cor(5), 1).unwrap();
+    env.credit(ALICE, 4).unwrap();
+    env.credit(CAROL, 4).unwrap();
+    assert_eq!(env.rep.reputation(BOB).5, 1);
+    assert_eq!(env.nr.points_of(ALICE, 0), u(4 * UNIT));
+    assert_eq!(env.nr.points_of(CAROL, 0), u(4 * 4 * UNIT));
+    assert_eq!(env.nr.points_of(BOB, 0), U256::ZERO);
+    // A keeper sweeps the slash in and closes the epoch.
+    env.chain.set_sender(KEEPER);
+    env.np.sweep_slashed().unwrap();
+    env.next_epoch();
+    env.finalize(0).unwrap();
+    let (total, emission, rpp, _) = env.nr.epoch_info(0);
+    assert_eq!(total, u(20 * UNIT));
+    assert_eq!(emission, cor(EMISSION));
+    assert_eq!(env.claim(ALICE, &[0]), Ok(rpp * u(4 * UNIT)));
+    assert_eq!(env.claim(CAROL, &[0]), Ok(rpp * u(16 * UNIT)));
+    assert_eq!(
+        env.claim(BOB, &[0]),
+        Err(NothingToClaim {
+            node: BOB,
+            epoch: 0
+        }
+        .into())
+    );
+    // The slash is in the pool; the epoch paid out all of its emission.
+    assert_eq!(
+        env.nr.pool(),
+        cor(100_000) + cor(5) - cor(BOUNTY) - cor(EMISSION)
+    );
+    env.assert_conserved();
+}
+
 // ---- Parameters ------------------------------------------------------------------------
 
 #[test]
@@ -1114,6 +1159,10 @@ fn calls_through_the_abi_router_match_the_interface_session_queue_uses() {
         function epochInfo(uint64 epoch) external view returns (uint256, uint256, uint256, bool);
         function pointsOf(address node, uint64 epoch) external view returns (uint256);
     }
+    // The selectors SessionQueue and keepers call.
+    assert_eq!(creditCall::SELECTOR, [0xf5, 0xae, 0x9f, 0x3f]);
+    assert_eq!(finalizeEpochCall::SELECTOR, [0x4f, 0x6e, 0xc9, 0x9b]);
+    assert_eq!(claimCall::SELECTOR, [0x35, 0x44, 0x2c, 0x43]);
     let env = funded();
     env.chain
         .call(
