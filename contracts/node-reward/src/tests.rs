@@ -893,7 +893,7 @@ fn claim_twice_reverts_already_claimed() {
         }
         .into())
     );
-    assert_eq!(env.nr.claimable(BOB, 0).unwrap().2, false);
+    assert!(!env.nr.claimable(BOB, 0).unwrap().2);
     assert_eq!(env.token.balance_of(ALICE), balance);
     env.assert_conserved();
 }
@@ -917,7 +917,7 @@ fn claim_rejects_unfinalized_epochs_and_epochs_without_points() {
     );
     // A valid epoch first does not save the call.
     assert!(env.claim(ALICE, &[0, 1]).is_err());
-    assert_eq!(env.nr.claimable(ALICE, 0).unwrap().2, false);
+    assert!(!env.nr.claimable(ALICE, 0).unwrap().2);
     // Nothing listed: nothing paid.
     assert_eq!(env.claim(ALICE, &[]), Ok(U256::ZERO));
     assert!(env.chain.events::<Claimed>().is_empty());
