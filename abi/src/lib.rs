@@ -40,3 +40,15 @@ alloy_sol_types::sol!(
     StakeQuota,
     "json/StakeQuota.json"
 );
+
+alloy_sol_types::sol!(
+    #[derive(Debug, PartialEq, Eq)]
+    NodeReputation,
+    "json/NodeReputation.json"
+);
+
+alloy_sol_types::sol!(
+    #[derive(Debug, PartialEq, Eq)]
+    NodeReward,
+    "json/NodeReward.json"
+);

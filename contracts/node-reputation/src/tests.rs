@@ -555,6 +555,10 @@ fn calls_through_the_abi_router_encode_the_interface_session_queue_uses() {
         function reputation(address node) external view returns (uint64, uint64, uint64, uint64, uint64, uint64, uint16, uint32, uint64, uint8);
         function levelRequirement(uint8 level) external view returns (uint64, uint16, uint32);
     }
+    // The selectors SessionQueue and wallets call.
+    assert_eq!(recordTaskCall::SELECTOR, [0x99, 0x2a, 0x07, 0x90]);
+    assert_eq!(levelOfCall::SELECTOR, [0x5c, 0x13, 0x8c, 0x9d]);
+    assert_eq!(voteWeightCall::SELECTOR, [0x7e, 0xad, 0xeb, 0xfe]);
     let env = setup();
     for _ in 0..5 {
         let call = recordTaskCall {

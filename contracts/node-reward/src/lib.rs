@@ -6,7 +6,7 @@
 //! NodePool's, so "epoch `e`" means the same in both contracts (and NodePool's heartbeats
 //! are the uptime signal).
 //!
-//! **Pool.** `fund` (or `fundWithPermit`) pulls COR into the pool. NodePool's
+//! **Pool.** `fund` pulls COR into the pool. NodePool's
 //! `sweepSlashed` sends slashed COR here by a plain transfer; any COR that arrives that
 //! way (a sweep, a donation) is absorbed into the pool by the next `finalizeEpoch`
 //! (`InflowAbsorbed`).
@@ -73,7 +73,7 @@ use cor_contract_common::{
     role,
     role::Role,
     sol_decls, token,
-    token::{IErc20, PermitSig},
+    token::IErc20,
     words,
     words::word,
 };
@@ -331,27 +331,30 @@ impl NodeReward {
 
     // ---- Funding ------------------------------------------------------------------------
 
-    /// Pulls `amount` COR from the caller into the pool (needs an allowance).
+    /// Pulls `amount` COR from the caller into the pool (needs an allowance). There is no
+    /// `fundWithPermit`: it cost 1 KiB of the 24 KiB program, and funding is an
+    /// occasional treasury operation where a separate `approve` costs nothing that
+    /// matters.
     ///
     /// Errors: `ZeroAmount`, `AmountOverflow`, `TokenTransferFailed`. Emits `Funded`.
     pub fn fund(&mut self, amount: U256) -> Result<(), Error> {
-        self.fund_from(amount, None)
-    }
-
-    /// Pulls `amount` COR into the pool in one transaction, using the caller's EIP-2612
-    /// permit for this contract instead of a prior `approve`.
-    ///
-    /// Errors: `ZeroAmount`, `AmountOverflow`, `TokenTransferFailed` (also for a bad or
-    /// expired permit without a matching allowance). Emits `Funded`.
-    pub fn fund_with_permit(
-        &mut self,
-        amount: U256,
-        deadline: U256,
-        v: u8,
-        r: B256,
-        s: B256,
-    ) -> Result<(), Error> {
-        self.fund_from(amount, Some(PermitSig { deadline, v, r, s }))
+        if amount.is_zero() {
+            return Err(ZeroAmount {}.into());
+        }
+        let from = self.vm().msg_sender();
+        let pool = self
+            .pool
+            .get()
+            .checked_add(amount)
+            .ok_or(AmountOverflow {})?;
+        self.pool.set(pool);
+        self.log(
+            Funded::SIGNATURE_HASH,
+            &[from.into_word()],
+            &[word(amount), word(pool)],
+        );
+        let token = self.token.get();
+        token::pull::<_, Error>(self, token, from, amount)
     }
 
     // ---- Points -------------------------------------------------------------------------
@@ -460,7 +463,7 @@ impl NodeReward {
         let emission = budget.saturating_to::<u128>();
         let mut record = self.epochs.setter(epoch);
         let total = record.total_points.get().saturating_to::<u128>();
-        let reward_per_point = emission.checked_div(total).unwrap_or(0);
+        let reward_per_point = div_u128(emission, total);
         // Cannot overflow: `reward_per_point * total <= emission`.
         let distributed = U256::from(reward_per_point * total);
         record.reward_per_point.set(U128::from(reward_per_point));
@@ -710,7 +713,7 @@ impl NodeReward {
         let step = self.param_u128(LEVEL_STEP_BPS, now);
         let multiplier = base + step * u128::from(level.min(MAX_LEVEL));
         let product = u128::from(task_weight) * multiplier * u128::from(capacity_bps(models));
-        product / u128::from(bps::BPS_DENOMINATOR)
+        div_u128(product, u128::from(bps::BPS_DENOMINATOR))
     }
 
     fn share_points(&self, node: Address, epoch: u64) -> u128 {
@@ -782,29 +785,6 @@ impl NodeReward {
         Ok(())
     }
 
-    fn fund_from(&mut self, amount: U256, permit: Option<PermitSig>) -> Result<(), Error> {
-        if amount.is_zero() {
-            return Err(ZeroAmount {}.into());
-        }
-        let from = self.vm().msg_sender();
-        let pool = self
-            .pool
-            .get()
-            .checked_add(amount)
-            .ok_or(AmountOverflow {})?;
-        self.pool.set(pool);
-        self.log(
-            Funded::SIGNATURE_HASH,
-            &[from.into_word()],
-            &[word(amount), word(pool)],
-        );
-        let token = self.token.get();
-        match permit {
-            Some(sig) => token::pull_with_permit::<_, Error>(self, token, from, amount, sig),
-            None => token::pull::<_, Error>(self, token, from, amount),
-        }
-    }
-
     /// Emits one of this contract's events (see [`words::emit`]).
     fn log(&self, signature: B256, topics: &[B256], data: &[B256]) {
         words::emit(self.vm(), signature, topics, data);
@@ -817,9 +797,44 @@ fn wide(value: U128) -> U256 {
 }
 
 /// `10 000 * sqrt(max(models, 1))`, rounded down: the capacity factor in basis points.
+///
+/// Bit by bit rather than `u64::isqrt`, whose table-driven code costs program size.
 pub fn capacity_bps(models: u32) -> u64 {
     // Cannot overflow: `2^32 * 10^8 < 2^64`.
-    (u64::from(models.max(1)) * 100_000_000).isqrt()
+    let n = u64::from(models.max(1)) * 100_000_000;
+    let mut root = 0u64;
+    for bit in (0..32).rev() {
+        let candidate = root | (1 << bit);
+        // Cannot overflow: `candidate < 2^32`.
+        if candidate * candidate <= n {
+            root = candidate;
+        }
+    }
+    root
+}
+
+/// `n / d` rounded down, 0 when `d` is 0.
+///
+/// Shift-and-subtract rather than the `/` operator: on wasm32 a 128-bit division links
+/// compiler-builtins' general routine, which costs program size; 128 cheap steps cost
+/// little gas.
+pub fn div_u128(n: u128, d: u128) -> u128 {
+    if d == 0 {
+        return 0;
+    }
+    let mut quotient = 0u128;
+    let mut rest = 0u128;
+    for bit in (0..128).rev() {
+        let carry = rest >> 127;
+        rest = (rest << 1) | ((n >> bit) & 1);
+        if carry == 1 || rest >= d {
+            // The true remainder `rest + carry * 2^128` is at least `d` and below `2 d`,
+            // so the wrapped difference is exact.
+            rest = rest.wrapping_sub(d);
+            quotient |= 1 << bit;
+        }
+    }
+    quotient
 }
 
 /// Events and errors of this contract's interface, for the ABI exporter.

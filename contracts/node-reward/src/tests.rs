@@ -10,7 +10,7 @@
 
 use alloy_primitives::{address, Address, B256, U256};
 use alloy_sol_types::SolValue;
-use cor_testkit::{permit_digest, Account, TestChain};
+use cor_testkit::TestChain;
 use cor_token::CorToken;
 use node_pool::NodePool;
 use node_reputation::NodeReputation;
@@ -364,37 +364,6 @@ fn fund_rejects_zero_and_a_missing_allowance() {
     env.assert_conserved();
 }
 
-#[test]
-fn fund_with_permit_funds_in_one_call() {
-    let mut env = setup();
-    let wallet = Account::new(7);
-    env.chain.set_sender(OWNER);
-    env.token.mint(wallet.address, cor(10)).unwrap();
-    let deadline = u(env.chain.timestamp() + 60);
-    let digest = permit_digest(
-        TOKEN,
-        env.chain.chain_id(),
-        wallet.address,
-        NR,
-        cor(10),
-        env.token.nonces(wallet.address),
-        deadline,
-    );
-    let (v, r, s) = wallet.sign(digest);
-    env.chain.set_sender(wallet.address);
-    env.nr.fund_with_permit(cor(10), deadline, v, r, s).unwrap();
-    assert_eq!(env.nr.pool(), cor(10));
-    assert_eq!(env.token.balance_of(wallet.address), U256::ZERO);
-    // The same signature again: the permit fails and there is no allowance left.
-    let nr = &mut env.nr;
-    assert!(matches!(
-        env.chain
-            .tx(|| nr.fund_with_permit(cor(10), deadline, v, r, s)),
-        Err(Error::TokenTransferFailed(_))
-    ));
-    env.assert_conserved();
-}
-
 // ---- Credits ---------------------------------------------------------------------------
 
 #[test]
@@ -427,6 +396,30 @@ fn capacity_factor_is_a_square_root_in_basis_points() {
         .map(|m| capacity_bps(m + 1) - capacity_bps(m))
         .collect();
     assert!(gains.windows(2).all(|w| w[0] >= w[1]));
+}
+
+#[test]
+fn div_u128_matches_the_division_operator() {
+    let samples = [
+        0u128,
+        1,
+        2,
+        3,
+        7,
+        10_000,
+        u128::from(u64::MAX),
+        u128::from(u64::MAX) + 1,
+        1 << 127,
+        (1 << 127) + 12_345,
+        u128::MAX - 1,
+        u128::MAX,
+    ];
+    for n in samples {
+        for d in samples.into_iter().filter(|&d| d != 0) {
+            assert_eq!(div_u128(n, d), n / d, "{n} / {d}");
+        }
+        assert_eq!(div_u128(n, 0), 0);
+    }
 }
 
 #[test]
@@ -900,7 +893,7 @@ fn claim_twice_reverts_already_claimed() {
         }
         .into())
     );
-    assert_eq!(env.nr.claimable(BOB, 0).unwrap().2, false);
+    assert!(!env.nr.claimable(BOB, 0).unwrap().2);
     assert_eq!(env.token.balance_of(ALICE), balance);
     env.assert_conserved();
 }
@@ -924,7 +917,7 @@ fn claim_rejects_unfinalized_epochs_and_epochs_without_points() {
     );
     // A valid epoch first does not save the call.
     assert!(env.claim(ALICE, &[0, 1]).is_err());
-    assert_eq!(env.nr.claimable(ALICE, 0).unwrap().2, false);
+    assert!(!env.nr.claimable(ALICE, 0).unwrap().2);
     // Nothing listed: nothing paid.
     assert_eq!(env.claim(ALICE, &[]), Ok(U256::ZERO));
     assert!(env.chain.events::<Claimed>().is_empty());
@@ -970,6 +963,51 @@ fn all_points_of_an_epoch_claimed_leave_nothing_owed() {
     env.claim(ALICE, &[0]).unwrap();
     env.claim(BOB, &[0]).unwrap();
     assert_eq!(env.nr.accounts().1, U256::ZERO);
+    env.assert_conserved();
+}
+
+#[test]
+fn a_finalized_task_flows_into_reputation_slashing_points_and_rewards() {
+    // What SessionQueue does when a task with N = 3 finalizes: ALICE and CAROL agreed,
+    // BOB committed and did not reveal.
+    let mut env = funded();
+    for node in [ALICE, BOB, CAROL] {
+        env.heartbeat(node);
+    }
+    env.chain.set_sender(QUEUE);
+    env.rep.record_task(ALICE, true, true, true).unwrap();
+    env.rep.record_task(BOB, true, false, false).unwrap();
+    env.rep.record_task(CAROL, true, true, true).unwrap();
+    env.np.slash(BOB, cor(5), 1).unwrap();
+    env.credit(ALICE, 4).unwrap();
+    env.credit(CAROL, 4).unwrap();
+    assert_eq!(env.rep.reputation(BOB).5, 1);
+    assert_eq!(env.nr.points_of(ALICE, 0), u(4 * UNIT));
+    assert_eq!(env.nr.points_of(CAROL, 0), u(4 * 4 * UNIT));
+    assert_eq!(env.nr.points_of(BOB, 0), U256::ZERO);
+    // A keeper sweeps the slash in and closes the epoch.
+    env.chain.set_sender(KEEPER);
+    env.np.sweep_slashed().unwrap();
+    env.next_epoch();
+    env.finalize(0).unwrap();
+    let (total, emission, rpp, _) = env.nr.epoch_info(0);
+    assert_eq!(total, u(20 * UNIT));
+    assert_eq!(emission, cor(EMISSION));
+    assert_eq!(env.claim(ALICE, &[0]), Ok(rpp * u(4 * UNIT)));
+    assert_eq!(env.claim(CAROL, &[0]), Ok(rpp * u(16 * UNIT)));
+    assert_eq!(
+        env.claim(BOB, &[0]),
+        Err(NothingToClaim {
+            node: BOB,
+            epoch: 0
+        }
+        .into())
+    );
+    // The slash is in the pool; the epoch paid out all of its emission.
+    assert_eq!(
+        env.nr.pool(),
+        cor(100_000) + cor(5) - cor(BOUNTY) - cor(EMISSION)
+    );
     env.assert_conserved();
 }
 
@@ -1121,6 +1159,10 @@ fn calls_through_the_abi_router_match_the_interface_session_queue_uses() {
         function epochInfo(uint64 epoch) external view returns (uint256, uint256, uint256, bool);
         function pointsOf(address node, uint64 epoch) external view returns (uint256);
     }
+    // The selectors SessionQueue and keepers call.
+    assert_eq!(creditCall::SELECTOR, [0xf5, 0xae, 0x9f, 0x3f]);
+    assert_eq!(finalizeEpochCall::SELECTOR, [0x4f, 0x6e, 0xc9, 0x9b]);
+    assert_eq!(claimCall::SELECTOR, [0x35, 0x44, 0x2c, 0x43]);
     let env = funded();
     env.chain
         .call(

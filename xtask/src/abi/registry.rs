@@ -45,4 +45,10 @@ pub(crate) const CONTRACTS: &[ContractAbi] = &[
         session_payment::SessionPayment
     ),
     contract!("StakeQuota", "stake-quota", stake_quota::StakeQuota),
+    contract!(
+        "NodeReputation",
+        "node-reputation",
+        node_reputation::NodeReputation
+    ),
+    contract!("NodeReward", "node-reward", node_reward::NodeReward),
 ];
