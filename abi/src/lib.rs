@@ -52,3 +52,21 @@ alloy_sol_types::sol!(
     NodeReward,
     "json/NodeReward.json"
 );
+
+alloy_sol_types::sol!(
+    #[derive(Debug, PartialEq, Eq)]
+    ConsensusEngine,
+    "json/ConsensusEngine.json"
+);
+
+alloy_sol_types::sol!(
+    #[derive(Debug, PartialEq, Eq)]
+    CommitReveal,
+    "json/CommitReveal.json"
+);
+
+alloy_sol_types::sol!(
+    #[derive(Debug, PartialEq, Eq)]
+    SessionQueue,
+    "json/SessionQueue.json"
+);

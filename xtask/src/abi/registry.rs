@@ -51,4 +51,11 @@ pub(crate) const CONTRACTS: &[ContractAbi] = &[
         node_reputation::NodeReputation
     ),
     contract!("NodeReward", "node-reward", node_reward::NodeReward),
+    contract!(
+        "ConsensusEngine",
+        "consensus-engine",
+        consensus_engine::ConsensusEngine
+    ),
+    contract!("CommitReveal", "commit-reveal", commit_reveal::CommitReveal),
+    contract!("SessionQueue", "session-queue", session_queue::SessionQueue),
 ];
