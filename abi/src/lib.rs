@@ -9,7 +9,7 @@
 //! Each module holds the call structs (`transferCall`), return structs, events, errors,
 //! and the `<Name>Calls` / `<Name>Errors` / `<Name>Events` enums for decoding calldata,
 //! revert data and logs.
-#![allow(missing_docs)]
+#![allow(missing_docs, clippy::too_many_arguments)]
 
 alloy_sol_types::sol!(
     #[derive(Debug, PartialEq, Eq)]

@@ -192,6 +192,7 @@ impl SessionQueue {
     ///
     /// Errors: `InvalidLink` for a zero address, `InvalidLimits`.
     #[constructor]
+    #[allow(clippy::too_many_arguments)]
     pub fn constructor(
         &mut self,
         node_pool: Address,

@@ -4,6 +4,8 @@
 //! non-reveal, a dishonest minority, unresolved tasks, quota-backed tasks), and property
 //! tests of invariants 1, 2 and 3 of `PROTOCOL.md` over random operation sequences.
 
+#![allow(clippy::result_large_err)] // the callees' error enums, compared whole
+
 use alloy_primitives::{address, keccak256, Address, Bytes, B256, U256};
 use alloy_sol_types::{SolError, SolValue};
 use commit_reveal::{
