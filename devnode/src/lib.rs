@@ -1,0 +1,12 @@
+//! COR dev node: a local chain that runs Arbitrum Stylus programs.
+//!
+//! Stylus programs (WASM) run in wasmi with the `vm_hooks` host functions over a revm
+//! world state, so plain EVM contracts run too and calls go both ways. The chain mines
+//! signed transactions into blocks, keeps them on disk when asked, and serves the
+//! Ethereum JSON-RPC that alloy, Foundry's `cast` and `cargo stylus` use.
+
+pub mod evm;
+pub mod stylus;
+
+#[cfg(test)]
+mod testutil;

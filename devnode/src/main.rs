@@ -1,0 +1,2 @@
+//! cor-devnode binary.
+fn main() {}
