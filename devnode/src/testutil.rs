@@ -122,3 +122,27 @@ impl TestChain {
         self.world.storage(&address, &U256::from(slot))
     }
 }
+
+/// Where `cargo contracts build` wrote the programs: `$CARGO_TARGET_DIR/contracts`, else
+/// the workspace's `target/contracts`.
+pub(crate) fn contracts_dir() -> std::path::PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) => std::path::PathBuf::from(dir).join("contracts"),
+        None => std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/contracts"),
+    }
+}
+
+/// The processed WASM of a project contract (`cor_token`, `node_pool`...).
+///
+/// # Panics
+/// When the contracts have not been built, with the command that builds them.
+pub(crate) fn contract_wasm(name: &str) -> Vec<u8> {
+    let path = contracts_dir().join(format!("{name}.wasm"));
+    std::fs::read(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e}. Build the contracts first: `cargo contracts build` (with the same \
+             CARGO_TARGET_DIR as the tests)",
+            path.display()
+        )
+    })
+}

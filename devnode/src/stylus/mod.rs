@@ -9,3 +9,6 @@ pub mod runtime;
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod contract_tests;
