@@ -5,6 +5,7 @@
 //! signed transactions into blocks, keeps them on disk when asked, and serves the
 //! Ethereum JSON-RPC that alloy, Foundry's `cast` and `cargo stylus` use.
 
+pub mod chain;
 pub mod evm;
 pub mod stylus;
 

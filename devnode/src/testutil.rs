@@ -29,9 +29,8 @@ pub(crate) struct TestChain {
 impl TestChain {
     pub(crate) fn new() -> Self {
         let mut world = WorldState::default();
-        world.apply(&StateDiff::set_balance(
-            &world,
-            SENDER,
+        world.apply(&crate::chain::genesis::genesis_state(
+            &[SENDER],
             U256::from(10u128.pow(24)),
         ));
         Self {
