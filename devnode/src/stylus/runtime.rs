@@ -408,3 +408,13 @@ pub(crate) const fn ink_of_fuel(fuel: u64) -> u64 {
 
 /// The page limit a program may grow to.
 pub(crate) const PAGE_LIMIT: u16 = params::PAGE_LIMIT;
+
+#[cfg(test)]
+mod send_check {
+    fn assert_send_sync<T: Send + Sync>() {}
+
+    #[test]
+    fn the_runtime_can_be_shared_across_threads() {
+        assert_send_sync::<super::StylusRuntime>();
+    }
+}
