@@ -7,7 +7,11 @@
 
 pub mod chain;
 pub mod evm;
+pub mod node;
+pub mod rpc;
 pub mod stylus;
 
 #[cfg(test)]
 mod testutil;
+
+pub use node::{DevNode, DevNodeHandle, NodeConfig, NodeError};

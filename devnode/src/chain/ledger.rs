@@ -28,6 +28,9 @@ use crate::{
     stylus::runtime::{RuntimeError, StylusRuntime},
 };
 
+/// Transactions left out of a block, with the reason.
+type Dropped = Vec<(B256, String)>;
+
 /// States of recent blocks kept for queries at a past block.
 const HISTORY: usize = 256;
 
@@ -474,7 +477,7 @@ impl Chain {
         txs: Vec<SignedTx>,
         timestamp: Option<u64>,
         require_tx: bool,
-    ) -> Result<(Arc<Block>, Vec<(B256, String)>), ChainError> {
+    ) -> Result<(Arc<Block>, Dropped), ChainError> {
         let parent = self.head().clone();
         let number = parent.number() + 1;
         let timestamp = self.next_block_timestamp(timestamp);
