@@ -116,6 +116,13 @@ fn print_banner(args: &Args, node: &cor_devnode::DevNodeHandle, balance: U256) {
         Some(s) => println!("Mining:            a block every {s} s"),
         None => println!("Mining:            a block per transaction"),
     }
-    println!("Stylus:            ArbWasm 0x71, ArbSys 0x64, StylusDeployer {}", cor_devnode::chain::genesis::STYLUS_DEPLOYER);
-    println!("\nListening on {} (WebSocket {})", node.url(), node.ws_url());
+    println!(
+        "Stylus:            ArbWasm 0x71, ArbSys 0x64, StylusDeployer {}",
+        cor_devnode::chain::genesis::STYLUS_DEPLOYER
+    );
+    println!(
+        "\nListening on {} (WebSocket {})",
+        node.url(),
+        node.ws_url()
+    );
 }

@@ -159,7 +159,8 @@ impl DevNode {
                         }
                     };
                     let _ = ready_tx.send(Ok(bound));
-                    let miner = block_time.map(|every| tokio::spawn(mine_every(serve_chain, every)));
+                    let miner =
+                        block_time.map(|every| tokio::spawn(mine_every(serve_chain, every)));
                     let _ = stop_rx.await;
                     if let Some(miner) = miner {
                         miner.abort();
@@ -197,7 +198,9 @@ async fn mine_every(chain: Arc<Mutex<Chain>>, every: Duration) {
         tick.tick().await;
         let chain = chain.clone();
         let mined = tokio::task::spawn_blocking(move || {
-            let mut chain = chain.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut chain = chain
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             chain.mine(None).map(|b| (b.number(), b.transactions.len()))
         })
         .await;

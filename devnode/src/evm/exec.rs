@@ -44,6 +44,8 @@ pub struct ExecOptions {
     pub no_base_fee: bool,
     /// Skip the nonce check.
     pub no_nonce_check: bool,
+    /// Allow gas limits above the block gas limit (calls are capped separately).
+    pub no_block_gas_limit: bool,
 }
 
 impl ExecOptions {
@@ -52,6 +54,7 @@ impl ExecOptions {
         no_balance_check: true,
         no_base_fee: true,
         no_nonce_check: true,
+        no_block_gas_limit: true,
     };
 }
 
@@ -153,6 +156,7 @@ pub fn execute(
     cfg.disable_balance_check = options.no_balance_check;
     cfg.disable_base_fee = options.no_base_fee;
     cfg.disable_nonce_check = options.no_nonce_check;
+    cfg.disable_block_gas_limit = options.no_block_gas_limit;
     let block_env = BlockEnv {
         number: U256::from(block.number),
         beneficiary: block.coinbase,

@@ -27,7 +27,9 @@ fn quantity(value: &Value) -> RpcResult<u64> {
 ///
 /// # Errors
 /// A jsonrpsee registration error (a name registered twice: a bug).
-pub fn register(module: &mut RpcModule<RpcContext>) -> Result<(), jsonrpsee::core::RegisterMethodError> {
+pub fn register(
+    module: &mut RpcModule<RpcContext>,
+) -> Result<(), jsonrpsee::core::RegisterMethodError> {
     module.register_blocking_method("evm_mine", |params, ctx, _| {
         let mut seq = params.sequence();
         let arg: Option<Value> = seq.optional_next()?;

@@ -15,7 +15,11 @@ pub const UNSUPPORTED: i32 = -32004;
 
 /// Invalid parameters, with the reason.
 pub fn invalid_params(reason: impl std::fmt::Display) -> ErrorObjectOwned {
-    ErrorObjectOwned::owned(INVALID_PARAMS_CODE, format!("invalid params: {reason}"), None::<()>)
+    ErrorObjectOwned::owned(
+        INVALID_PARAMS_CODE,
+        format!("invalid params: {reason}"),
+        None::<()>,
+    )
 }
 
 /// A server-side failure.
@@ -46,7 +50,11 @@ pub fn reverted(output: &Bytes) -> ErrorObjectOwned {
         Some(reason) => format!("execution reverted: {reason}"),
         None => "execution reverted".to_owned(),
     };
-    ErrorObjectOwned::owned(EXECUTION_REVERTED, message, Some(hex::encode_prefixed(output)))
+    ErrorObjectOwned::owned(
+        EXECUTION_REVERTED,
+        message,
+        Some(hex::encode_prefixed(output)),
+    )
 }
 
 /// A halted call (out of gas, invalid opcode...).

@@ -52,7 +52,9 @@ fn is_pending(id: &Option<BlockId>) -> bool {
 ///
 /// # Errors
 /// A jsonrpsee registration error (a name registered twice: a bug).
-pub fn register(module: &mut RpcModule<RpcContext>) -> Result<(), jsonrpsee::core::RegisterMethodError> {
+pub fn register(
+    module: &mut RpcModule<RpcContext>,
+) -> Result<(), jsonrpsee::core::RegisterMethodError> {
     module.register_method("web3_clientVersion", |_, ctx, _| {
         RpcResult::Ok(ctx.client_version.clone())
     })?;
@@ -84,7 +86,9 @@ pub fn register(module: &mut RpcModule<RpcContext>) -> Result<(), jsonrpsee::cor
     module.register_method("eth_gasPrice", |_, ctx, _| {
         RpcResult::Ok(U256::from(ctx.chain().config().base_fee))
     })?;
-    module.register_method("eth_maxPriorityFeePerGas", |_, _, _| RpcResult::Ok(U256::ZERO))?;
+    module.register_method("eth_maxPriorityFeePerGas", |_, _, _| {
+        RpcResult::Ok(U256::ZERO)
+    })?;
     module.register_method("eth_blobBaseFee", |_, _, _| RpcResult::Ok(U256::from(1)))?;
     module.register_method("eth_feeHistory", |params, ctx, _| {
         let mut seq = params.sequence();
@@ -258,18 +262,21 @@ pub fn register(module: &mut RpcModule<RpcContext>) -> Result<(), jsonrpsee::cor
         let number = resolve_tag(chain.head().number(), tag)?;
         RpcResult::Ok(chain.block(number).map(|b| U64::from(b.transactions.len())))
     })?;
-    module.register_method("eth_getTransactionByBlockNumberAndIndex", |params, ctx, _| {
-        let mut seq = params.sequence();
-        let tag: BlockNumberOrTag = seq.next()?;
-        let index: U64 = seq.next()?;
-        let chain = ctx.chain();
-        let number = resolve_tag(chain.head().number(), tag)?;
-        RpcResult::<Option<Transaction>>::Ok(
-            chain
-                .block(number)
-                .and_then(|b| convert::transaction(b, index.to::<usize>())),
-        )
-    })?;
+    module.register_method(
+        "eth_getTransactionByBlockNumberAndIndex",
+        |params, ctx, _| {
+            let mut seq = params.sequence();
+            let tag: BlockNumberOrTag = seq.next()?;
+            let index: U64 = seq.next()?;
+            let chain = ctx.chain();
+            let number = resolve_tag(chain.head().number(), tag)?;
+            RpcResult::<Option<Transaction>>::Ok(
+                chain
+                    .block(number)
+                    .and_then(|b| convert::transaction(b, index.to::<usize>())),
+            )
+        },
+    )?;
     module.register_blocking_method("eth_getLogs", |params, ctx, _| {
         let mut seq = params.sequence();
         let filter: Filter = seq.next()?;
@@ -293,7 +300,10 @@ pub(crate) fn logs(chain: &Chain, filter: &Filter) -> RpcResult<Vec<Log>> {
             from_block,
             to_block,
         } => {
-            let from = resolve_tag(head, from_block.unwrap_or(BlockNumberOrTag::Latest))?;
+            let from = match from_block.unwrap_or(BlockNumberOrTag::Latest) {
+                BlockNumberOrTag::Number(n) if n > head => return Ok(Vec::new()),
+                tag => resolve_tag(head, tag)?,
+            };
             let to = match to_block.unwrap_or(BlockNumberOrTag::Latest) {
                 BlockNumberOrTag::Number(n) => n.min(head),
                 tag => resolve_tag(head, tag)?,
@@ -302,7 +312,9 @@ pub(crate) fn logs(chain: &Chain, filter: &Filter) -> RpcResult<Vec<Log>> {
         }
     };
     if from > to {
-        return Err(invalid_params(format!("fromBlock {from} is after toBlock {to}")));
+        return Err(invalid_params(format!(
+            "fromBlock {from} is after toBlock {to}"
+        )));
     }
     if to - from > MAX_LOG_RANGE {
         return Err(invalid_params(format!(

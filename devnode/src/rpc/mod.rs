@@ -43,7 +43,9 @@ impl RpcContext {
     /// Locks the chain. A panic in another request cannot leave it half-updated (state
     /// changes are applied whole), so a poisoned lock is used as is.
     pub fn chain(&self) -> MutexGuard<'_, Chain> {
-        self.chain.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.chain
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 

@@ -1,7 +1,9 @@
 //! `eth_subscribe`: `newHeads` and `logs` over WebSocket.
 
 use alloy_rpc_types_eth::Filter;
-use jsonrpsee::{core::SubscriptionResult, PendingSubscriptionSink, RpcModule, SubscriptionMessage};
+use jsonrpsee::{
+    core::SubscriptionResult, PendingSubscriptionSink, RpcModule, SubscriptionMessage,
+};
 use tokio::sync::broadcast::error::RecvError;
 
 use super::{convert, error::invalid_params, RpcContext};
@@ -10,7 +12,9 @@ use super::{convert, error::invalid_params, RpcContext};
 ///
 /// # Errors
 /// A jsonrpsee registration error (a name registered twice: a bug).
-pub fn register(module: &mut RpcModule<RpcContext>) -> Result<(), jsonrpsee::core::RegisterMethodError> {
+pub fn register(
+    module: &mut RpcModule<RpcContext>,
+) -> Result<(), jsonrpsee::core::RegisterMethodError> {
     module.register_subscription(
         "eth_subscribe",
         "eth_subscription",
