@@ -485,3 +485,56 @@ fn unactivated_programs_revert_like_arbitrum() {
         IArbWasm::ProgramUpToDate {}.abi_encode().as_slice()
     );
 }
+
+/// Calls itself with `n - 1` until `n` (a little-endian u32 argument) is zero; returns the
+/// depth reached.
+const RECURSE_WAT: &str = r#"(module
+  (import "vm_hooks" "read_args" (func $read_args (param i32)))
+  (import "vm_hooks" "write_result" (func $write_result (param i32 i32)))
+  (import "vm_hooks" "contract_address" (func $me (param i32)))
+  (import "vm_hooks" "call_contract" (func $call (param i32 i32 i32 i32 i64 i32) (result i32)))
+  (import "vm_hooks" "read_return_data" (func $read_return (param i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (func (export "user_entrypoint") (param $len i32) (result i32)
+    (local $n i32)
+    (call $read_args (i32.const 0))
+    (local.set $n (i32.load (i32.const 0)))
+    (if (i32.eqz (local.get $n))
+      (then
+        (call $write_result (i32.const 0) (i32.const 4))
+        (return (i32.const 0))))
+    (call $me (i32.const 100))
+    (i32.store (i32.const 200) (i32.sub (local.get $n) (i32.const 1)))
+    (drop (call $call (i32.const 100) (i32.const 200) (i32.const 4) (i32.const 300)
+      (i64.const -1) (i32.const 400)))
+    (drop (call $read_return (i32.const 500) (i32.const 0) (i32.const 4)))
+    (i32.store (i32.const 500) (i32.add (i32.load (i32.const 500)) (i32.const 1)))
+    (call $write_result (i32.const 500) (i32.const 4))
+    (i32.const 0)))"#;
+
+#[test]
+fn deep_program_recursion_is_bounded_by_gas_and_depth_not_the_native_stack() {
+    // Each nested program call nests native frames. With the gas a transaction can have,
+    // the 63/64 rule stops recursion long before the 1024-frame limit; even a 16 MiB
+    // stack holds it in a debug build (the node's threads have 256 MiB).
+    let handle = std::thread::Builder::new()
+        .stack_size(16 * 1024 * 1024)
+        .spawn(|| {
+            let mut chain = TestChain::new();
+            let me = address!("0x00000000000000000000000000000000000c0777");
+            chain.deploy_program(me, &wat(RECURSE_WAT));
+            let shallow = chain.call(me, 10u32.to_le_bytes().to_vec());
+            assert_eq!(shallow.output.as_ref(), &10u32.to_le_bytes());
+            let start = std::time::Instant::now();
+            let deep = chain.call(me, 2_000u32.to_le_bytes().to_vec());
+            assert!(deep.success, "{deep:?}");
+            let depth = u32::from_le_bytes(deep.output[..4].try_into().unwrap());
+            eprintln!(
+                "nested program calls reached depth {depth} in {:?}",
+                start.elapsed()
+            );
+            assert!(depth < 1_025, "the EVM call depth limit applies");
+        })
+        .unwrap();
+    handle.join().expect("no stack overflow");
+}
