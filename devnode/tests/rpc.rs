@@ -486,3 +486,47 @@ fn websocket_subscriptions_deliver_heads_and_logs() {
     });
     node.stop();
 }
+
+#[test]
+fn polling_filters_report_new_blocks_and_logs() {
+    let (node, rpc) = start();
+    let owner = &node.accounts()[0];
+    let blocks = rpc.call("eth_newBlockFilter", json!([]));
+    let logs = rpc.call(
+        "eth_newFilter",
+        json!([{"topics": [CorToken::Transfer::SIGNATURE_HASH]}]),
+    );
+    assert_eq!(rpc.call("eth_getFilterChanges", json!([blocks])), json!([]));
+    let (token, _) = deploy_token(&rpc, owner);
+    let mint = CorToken::mintCall {
+        to: BOB,
+        value: U256::from(9u64),
+    };
+    rpc.send(owner, Some(token), U256::ZERO, mint.abi_encode().into());
+    let hashes = rpc.call("eth_getFilterChanges", json!([blocks]));
+    assert_eq!(hashes.as_array().unwrap().len(), 2);
+    assert_eq!(
+        rpc.call("eth_getFilterChanges", json!([blocks])),
+        json!([]),
+        "only new ones"
+    );
+    let changes = rpc.call("eth_getFilterChanges", json!([logs]));
+    assert_eq!(changes.as_array().unwrap().len(), 1, "{changes}");
+    assert_eq!(addr(&changes[0]["address"]), token);
+    assert_eq!(
+        rpc.call("eth_getFilterLogs", json!([logs]))
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(rpc.call("eth_uninstallFilter", json!([logs])), true);
+    let err = rpc
+        .try_call("eth_getFilterChanges", json!([logs]))
+        .unwrap_err();
+    assert!(err["message"]
+        .as_str()
+        .unwrap()
+        .contains("filter not found"));
+    node.stop();
+}

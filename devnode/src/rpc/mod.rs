@@ -6,6 +6,7 @@ pub mod convert;
 pub mod dev;
 pub mod error;
 pub mod eth;
+pub mod filters;
 pub mod pubsub;
 
 use std::{
@@ -27,6 +28,7 @@ const MAX_REQUEST_BYTES: u32 = 16 * 1024 * 1024;
 #[derive(Debug, Clone)]
 pub struct RpcContext {
     chain: Arc<Mutex<Chain>>,
+    filters: Arc<Mutex<filters::Filters>>,
     /// `web3_clientVersion`.
     pub client_version: String,
 }
@@ -36,6 +38,7 @@ impl RpcContext {
     pub fn new(chain: Arc<Mutex<Chain>>) -> Self {
         Self {
             chain,
+            filters: Arc::default(),
             client_version: format!("cor-devnode/v{}", env!("CARGO_PKG_VERSION")),
         }
     }
@@ -74,6 +77,7 @@ pub fn module(ctx: RpcContext) -> Result<RpcModule<RpcContext>, RpcError> {
     let mut module = RpcModule::new(ctx);
     eth::register(&mut module)?;
     dev::register(&mut module)?;
+    filters::register(&mut module)?;
     pubsub::register(&mut module)?;
     Ok(module)
 }
