@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The project's test command (README): formatting, lints, every test, and the contract
-# build with its size table. CI (.ci/run) runs exactly this.
+# The project's test command (README): formatting, lints, the contract build with its
+# size table, and every test (the dev node's tests run the built contracts). CI
+# (.ci/run) runs exactly this.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,8 +16,10 @@ cargo fmt --all -- --check
 step "lint"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
-step "tests"
-cargo test --workspace --locked
-
+# Before the tests: the dev node's tests run the built programs from
+# $CARGO_TARGET_DIR/contracts (or target/contracts).
 step "contracts: build for Stylus, check, compress, size table"
 cargo contracts build
+
+step "tests"
+cargo test --workspace --locked
