@@ -306,6 +306,34 @@ mod tests {
     }
 
     #[test]
+    fn access_list_transactions_decode_and_carry_their_list() {
+        use alloy_consensus::TxEip2930;
+        use alloy_eips::eip2930::{AccessList, AccessListItem};
+        let account = &derive_accounts(TEST_MNEMONIC, 1).unwrap()[0];
+        let list = AccessList(vec![AccessListItem {
+            address: Address::repeat_byte(3),
+            storage_keys: vec![B256::ZERO],
+        }]);
+        let tx = TxEip2930 {
+            chain_id: 412_346,
+            nonce: 0,
+            gas_price: 1_000_000_000,
+            gas_limit: 30_000,
+            to: TxKind::Call(Address::repeat_byte(3)),
+            value: U256::ZERO,
+            access_list: list.clone(),
+            input: Bytes::new(),
+        };
+        let sig = account.sign_hash(&tx.signature_hash());
+        let raw: Bytes = TxEnvelope::from(tx.into_signed(sig)).encoded_2718().into();
+        let decoded = SignedTx::decode(&raw).unwrap();
+        assert_eq!(decoded.to_tx_env().tx_type, 1);
+        assert_eq!(decoded.to_tx_env().access_list, list);
+        assert_eq!(intrinsic_gas(&decoded.envelope), 21_000 + 2_400 + 1_900);
+        assert!(decoded.check(412_346, 30_000_000, 100_000_000).is_ok());
+    }
+
+    #[test]
     fn legacy_transactions_without_chain_id_are_accepted() {
         let account = &derive_accounts(TEST_MNEMONIC, 1).unwrap()[0];
         let tx = TxLegacy {
