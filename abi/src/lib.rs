@@ -11,6 +11,8 @@
 //! revert data and logs.
 #![allow(missing_docs, clippy::too_many_arguments)]
 
+pub mod stylus;
+
 alloy_sol_types::sol!(
     #[derive(Debug, PartialEq, Eq)]
     CorToken,
@@ -70,3 +72,30 @@ alloy_sol_types::sol!(
     SessionQueue,
     "json/SessionQueue.json"
 );
+
+/// Each contract's name and exported JSON ABI, for code that decodes data it does not
+/// know the type of in advance (revert data, logs) and for tools that hand ABIs on.
+pub const JSON_ABIS: [(&str, &str); 10] = [
+    ("CorToken", include_str!("../json/CorToken.json")),
+    ("NodePool", include_str!("../json/NodePool.json")),
+    (
+        "SessionPaymentTable",
+        include_str!("../json/SessionPaymentTable.json"),
+    ),
+    (
+        "SessionPayment",
+        include_str!("../json/SessionPayment.json"),
+    ),
+    ("StakeQuota", include_str!("../json/StakeQuota.json")),
+    (
+        "NodeReputation",
+        include_str!("../json/NodeReputation.json"),
+    ),
+    ("NodeReward", include_str!("../json/NodeReward.json")),
+    (
+        "ConsensusEngine",
+        include_str!("../json/ConsensusEngine.json"),
+    ),
+    ("CommitReveal", include_str!("../json/CommitReveal.json")),
+    ("SessionQueue", include_str!("../json/SessionQueue.json")),
+];

@@ -12,7 +12,7 @@ use crate::evm::{
 };
 
 /// Where `cargo stylus deploy` finds the StylusDeployer.
-pub const STYLUS_DEPLOYER: Address = address!("0xcEcba2F1DC234f70Dd89F2041029807F8D03A990");
+pub use cor_abi::stylus::STYLUS_DEPLOYER;
 
 /// The CREATE2 factory (deterministic deployment proxy calling convention).
 pub const CREATE2_FACTORY: Address = address!("0x4e59b44847b379578588920ca78fbf26c0b4956c");

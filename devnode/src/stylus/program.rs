@@ -77,14 +77,7 @@ pub fn encode_code(wasm: &[u8]) -> Vec<u8> {
 /// # Panics
 /// When `code` is longer than 65 535 bytes (far over the contract size limit).
 pub fn deployment_init_code(code: &[u8]) -> Vec<u8> {
-    let len = u16::try_from(code.len()).expect("code under 64 KiB");
-    // PUSH2 len, DUP1, PUSH1 12, PUSH1 0, CODECOPY, PUSH1 0, RETURN; then the code.
-    let [hi, lo] = len.to_be_bytes();
-    let mut init = vec![
-        0x61, hi, lo, 0x80, 0x60, 0x0c, 0x60, 0x00, 0x39, 0x60, 0x00, 0xf3,
-    ];
-    init.extend_from_slice(code);
-    init
+    cor_abi::stylus::deployment_init_code(code).expect("code under 64 KiB")
 }
 
 /// Extracts the WASM from deployed Stylus code.

@@ -172,8 +172,4 @@ pub fn contract_code(name: &str) -> Vec<u8> {
     cor_devnode::stylus::program::encode_code(&wasm)
 }
 
-/// `stylus_constructor()` followed by the encoded arguments.
-pub fn constructor_call(args: &[u8]) -> Vec<u8> {
-    let selector = &alloy_primitives::keccak256(b"stylus_constructor()")[..4];
-    [selector, args].concat()
-}
+pub use cor_abi::stylus::constructor_call;

@@ -1,0 +1,22 @@
+//! The off-chain side of the COR contracts, shared by the `cor` CLI, the miner, the
+//! keeper and the end-to-end tests:
+//!
+//! - [`wallet`]: keys from an encrypted keystore, a raw key (dev chains) or the dev
+//!   node's accounts;
+//! - [`connection`]: a signing connection that simulates before it sends, keeps its own
+//!   nonce and decodes reverts ([`revert`]) into the contracts' typed errors;
+//! - [`programs`], [`params`], [`deployment`], [`deploy`]: deploying the suite on any
+//!   Arbitrum chain (resumable, verifiable) and the `deployments/<chain-id>.json` record
+//!   the other tools read addresses from.
+
+pub mod connection;
+pub mod deploy;
+pub mod deployment;
+pub mod params;
+pub mod programs;
+pub mod revert;
+pub mod wallet;
+
+pub use connection::{ClientError, Connection};
+pub use deployment::{Deployment, Suite};
+pub use programs::{Program, Programs};
