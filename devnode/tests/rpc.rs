@@ -277,6 +277,10 @@ fn a_stylus_contract_deploys_activates_and_runs_through_json_rpc() {
     assert_eq!(receipt["status"], "0x1");
     let gas = quantity(&receipt["gasUsed"]);
     assert!(gas > 21_000 && gas < 200_000, "gas {gas}");
+    // BOB's balance slot is new; the owner's changes.
+    assert_eq!(receipt["storageWrites"], json!({"fresh": 1, "updated": 1}));
+    let again = rpc.send(owner, Some(token), U256::ZERO, transfer.abi_encode().into());
+    assert_eq!(again["storageWrites"], json!({"fresh": 0, "updated": 2}));
     let log = &receipt["logs"][0];
     assert_eq!(addr(&log["address"]), token);
     assert_eq!(b256(&log["topics"][0]), CorToken::Transfer::SIGNATURE_HASH);
@@ -292,7 +296,7 @@ fn a_stylus_contract_deploys_activates_and_runs_through_json_rpc() {
     );
     assert_eq!(
         CorToken::balanceOfCall::abi_decode_returns(&balance).unwrap(),
-        U256::from(1_200u64)
+        U256::from(2_400u64)
     );
 
     // Logs by address and topic, over a range.
@@ -305,7 +309,7 @@ fn a_stylus_contract_deploys_activates_and_runs_through_json_rpc() {
             "topics": [CorToken::Transfer::SIGNATURE_HASH]
         }]),
     );
-    assert_eq!(logs.as_array().unwrap().len(), 2, "mint and transfer");
+    assert_eq!(logs.as_array().unwrap().len(), 3, "mint and two transfers");
     let to_bob = rpc.call(
         "eth_getLogs",
         json!([{
@@ -314,7 +318,7 @@ fn a_stylus_contract_deploys_activates_and_runs_through_json_rpc() {
             "topics": [CorToken::Transfer::SIGNATURE_HASH, null, B256::left_padding_from(BOB.as_slice())]
         }]),
     );
-    assert_eq!(to_bob.as_array().unwrap().len(), 1);
+    assert_eq!(to_bob.as_array().unwrap().len(), 2);
 
     // A failing call reverts with the contract's typed error.
     let too_much = CorToken::transferCall {

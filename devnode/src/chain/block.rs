@@ -23,6 +23,21 @@ pub struct TxReceipt {
     pub contract_address: Option<Address>,
     /// Its logs.
     pub logs: Vec<Log>,
+    /// The storage slots it wrote (absent in state written before this was recorded).
+    #[serde(default)]
+    pub storage_writes: StorageWrites,
+}
+
+/// How many storage slots a transaction wrote, by kind: what its storage gas is made of
+/// (22 100 gas for a fresh slot, about 5 000 for a cold update). Served as the
+/// non-standard receipt field `storageWrites` for gas tables.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StorageWrites {
+    /// Slots that went from zero to non-zero.
+    pub fresh: u32,
+    /// Non-zero slots that changed value (to zero included).
+    pub updated: u32,
 }
 
 impl TxReceipt {

@@ -14,7 +14,7 @@ use revm::context::TxEnv;
 use tokio::sync::broadcast;
 
 use super::{
-    block::{Block, MinedTx, TxReceipt},
+    block::{Block, MinedTx, StorageWrites, TxReceipt},
     genesis::genesis_state,
     keys::DevAccount,
     store::{Record, Store, StoreError},
@@ -121,6 +121,27 @@ fn now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
+}
+
+/// Counts the slots `diff` writes against the state before it: zero to non-zero is fresh,
+/// any other change of a non-zero slot is an update.
+fn storage_writes(before: &WorldState, diff: &StateDiff) -> StorageWrites {
+    let mut writes = StorageWrites::default();
+    for account in &diff.accounts {
+        for (slot, new) in &account.storage {
+            let old = if account.storage_cleared {
+                U256::ZERO
+            } else {
+                before.storage(&account.address, slot)
+            };
+            if old.is_zero() && !new.is_zero() {
+                writes.fresh += 1;
+            } else if !old.is_zero() && old != *new {
+                writes.updated += 1;
+            }
+        }
+    }
+    writes
 }
 
 fn diff_root(parent: B256, diffs: &[StateDiff]) -> B256 {
@@ -515,6 +536,7 @@ impl Chain {
                     continue;
                 }
             };
+            let storage_writes = storage_writes(&world, &outcome.diff);
             Arc::make_mut(&mut world).apply(&outcome.diff);
             cumulative += outcome.gas_used;
             mined.push(MinedTx {
@@ -528,6 +550,7 @@ impl Chain {
                     effective_gas_price: tx.effective_gas_price(self.config.base_fee),
                     contract_address: outcome.contract_address,
                     logs: outcome.logs,
+                    storage_writes,
                 },
             });
             diffs.push(outcome.diff);

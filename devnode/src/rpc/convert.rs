@@ -80,8 +80,20 @@ pub fn block_logs(block: &Block) -> Vec<Log> {
     out
 }
 
+/// A receipt with the dev node's extra field: the storage slots the transaction wrote
+/// (`storageWrites: {fresh, updated}`), which clients that do not know it ignore.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DevReceipt {
+    /// The standard receipt.
+    #[serde(flatten)]
+    pub receipt: TransactionReceipt,
+    /// Storage slots written.
+    pub storage_writes: crate::chain::block::StorageWrites,
+}
+
 /// The receipt of transaction `index` of `block`.
-pub fn receipt(block: &Block, index: usize) -> Option<TransactionReceipt> {
+pub fn receipt(block: &Block, index: usize) -> Option<DevReceipt> {
     let mined = block.transactions.get(index)?;
     let envelope = mined.envelope()?;
     let logs: Vec<Log> = block_logs(block)
@@ -92,7 +104,7 @@ pub fn receipt(block: &Block, index: usize) -> Option<TransactionReceipt> {
         TxKind::Call(to) => Some(to),
         TxKind::Create => None,
     };
-    Some(TransactionReceipt {
+    let receipt = TransactionReceipt {
         inner: mined.receipt.envelope(envelope.tx_type(), logs),
         transaction_hash: mined.hash,
         transaction_index: Some(index as u64),
@@ -105,6 +117,10 @@ pub fn receipt(block: &Block, index: usize) -> Option<TransactionReceipt> {
         from: mined.sender,
         to,
         contract_address: mined.receipt.contract_address,
+    };
+    Some(DevReceipt {
+        receipt,
+        storage_writes: mined.receipt.storage_writes,
     })
 }
 

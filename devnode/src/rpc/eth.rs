@@ -5,7 +5,7 @@ use alloy_eips::{eip2718::Encodable2718, BlockId, BlockNumberOrTag};
 use alloy_primitives::{Address, Bytes, TxKind, B256, U256, U64};
 use alloy_rpc_types_eth::{
     state::StateOverride, Block as RpcBlock, FeeHistory, Filter, FilterBlockOption, Log,
-    Transaction, TransactionReceipt, TransactionRequest,
+    Transaction, TransactionRequest,
 };
 use jsonrpsee::{types::ErrorObjectOwned, RpcModule};
 
@@ -211,7 +211,7 @@ pub fn register(
         let mut seq = params.sequence();
         let hash: B256 = seq.next()?;
         let chain = ctx.chain();
-        RpcResult::<Option<TransactionReceipt>>::Ok(
+        RpcResult::<Option<convert::DevReceipt>>::Ok(
             chain
                 .transaction(&hash)
                 .and_then(|(block, index)| convert::receipt(block, index)),
@@ -222,7 +222,7 @@ pub fn register(
         let id: BlockId = seq.next()?;
         let chain = ctx.chain();
         let number = resolve(&chain, Some(id))?;
-        RpcResult::<Option<Vec<TransactionReceipt>>>::Ok(chain.block(number).map(|b| {
+        RpcResult::<Option<Vec<convert::DevReceipt>>>::Ok(chain.block(number).map(|b| {
             (0..b.transactions.len())
                 .filter_map(|i| convert::receipt(b, i))
                 .collect()
