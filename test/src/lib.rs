@@ -3,6 +3,7 @@
 //! that play users and miners through JSON-RPC exactly as wallets and daemons do.
 
 pub mod answer;
+pub mod gas;
 pub mod network;
 
 pub use answer::Answer;

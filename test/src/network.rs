@@ -225,8 +225,13 @@ impl Network {
 
     /// The user opens a session of `shape` for [`MODEL`]; returns its id.
     pub async fn create_session(&self, shape: Shape) -> Result<u64, ClientError> {
-        let receipt = self
-            .user
+        let receipt = self.open_session(shape).await?;
+        Ok(events::<SessionQueue::SessionCreated>(&receipt)[0].sessionId)
+    }
+
+    /// [`Network::create_session`], returning the receipt.
+    pub async fn open_session(&self, shape: Shape) -> Result<TransactionReceipt, ClientError> {
+        self.user
             .send(
                 self.suite.session_queue,
                 &SessionQueue::createSessionCall {
@@ -244,8 +249,7 @@ impl Network {
                     revealWindow: WINDOW,
                 },
             )
-            .await?;
-        Ok(events::<SessionQueue::SessionCreated>(&receipt)[0].sessionId)
+            .await
     }
 
     /// The user submits a task with `prompt` inline; returns its id, the assigned
