@@ -28,6 +28,7 @@ interface ICommitReveal {
 
     function commit(uint256 taskId, bytes32 commitment) external;
     function finalize(uint256 taskId) external returns (uint8);
+    function finalizeMany(uint256[] memory taskIds) external returns (uint32);
     function links() external view returns (address, address, address);
     function maxUriBytes() external view returns (uint32);
     function open(uint256 taskId, address payer, uint256 mode, uint256 total, uint256 minersPart, uint256 validatorsPart, uint256 treasuryPart, bytes32 meta, uint256 tolerance, uint256 commitDeadline, uint256 revealDeadline, uint256 submitGas, address[] memory miners) external;

@@ -97,6 +97,7 @@ pub struct SignedTx {
     /// The sender's nonce it uses.
     pub nonce: u64,
     raw: Bytes,
+    request: TransactionRequest,
 }
 
 /// How long to wait for receipts and how often to ask.
@@ -313,14 +314,58 @@ impl Connection {
             .gas_limit(estimate + estimate * GAS_MARGIN_PERCENT / 100)
             .max_fee_per_gas(fees.max_fee_per_gas)
             .max_priority_fee_per_gas(fees.max_priority_fee_per_gas);
+        let signed = self.sign_request(request).await?;
+        *next = Some(nonce + 1);
+        Ok(signed)
+    }
+
+    async fn sign_request(&self, request: TransactionRequest) -> Result<SignedTx, ClientError> {
         let envelope = request
+            .clone()
             .build(&self.wallet)
             .await
             .map_err(|e| ClientError::Sign(e.to_string()))?;
-        *next = Some(nonce + 1);
-        let hash = *envelope.tx_hash();
-        let raw = alloy::eips::Encodable2718::encoded_2718(&envelope).into();
-        Ok(SignedTx { hash, nonce, raw })
+        Ok(SignedTx {
+            hash: *envelope.tx_hash(),
+            nonce: request.nonce.unwrap_or_default(),
+            raw: alloy::eips::Encodable2718::encoded_2718(&envelope).into(),
+            request,
+        })
+    }
+
+    /// The same transaction (same nonce) paying 12.5 % more per gas, to replace one that
+    /// is stuck in the pool: nodes accept a replacement that pays at least 10 % more.
+    ///
+    /// # Errors
+    /// [`ClientError::Sign`].
+    pub async fn bump(&self, tx: &SignedTx) -> Result<SignedTx, ClientError> {
+        let raise = |fee: Option<u128>| {
+            let fee = fee.unwrap_or_default();
+            fee + fee / 8 + 1
+        };
+        let request = tx
+            .request
+            .clone()
+            .max_fee_per_gas(raise(tx.request.max_fee_per_gas))
+            .max_priority_fee_per_gas(raise(tx.request.max_priority_fee_per_gas));
+        self.sign_request(request).await
+    }
+
+    /// Sends a signed transaction without waiting for it; returns once the node accepted
+    /// it (or already had it).
+    ///
+    /// # Errors
+    /// [`ClientError::Rpc`] when the node refuses it; the nonce is then read afresh.
+    pub async fn broadcast(&self, tx: &SignedTx) -> Result<(), ClientError> {
+        if let Err(error) = self.provider.send_raw_transaction(&tx.raw).await {
+            let known = matches!(&error, RpcError::ErrorResp(p)
+                if p.message.contains("already known"));
+            if !known {
+                *self.next_nonce.lock().await = None;
+                return Err(ClientError::Rpc(error));
+            }
+        }
+        Ok(())
     }
 
     /// Sends a signed transaction (again, after a restart, is fine: a node that has it
@@ -332,8 +377,11 @@ impl Connection {
     pub async fn submit(&self, tx: &SignedTx) -> Result<TransactionReceipt, ClientError> {
         if let Err(error) = self.provider.send_raw_transaction(&tx.raw).await {
             let known = matches!(&error, RpcError::ErrorResp(p)
-                if p.message.contains("already known") || p.message.contains("nonce too low"));
-            if !known {
+                if p.message.contains("already known"));
+            let mined = matches!(&error, RpcError::ErrorResp(p)
+                if p.message.contains("nonce too low"))
+                && self.receipt(tx.hash).await?.is_some();
+            if !known && !mined {
                 // The nonce was not used: the next transaction reads it from the node.
                 *self.next_nonce.lock().await = None;
                 return Err(ClientError::Rpc(error));

@@ -236,6 +236,16 @@ pub struct CommitReveal {
 const PAYMENT: usize = 0;
 const ENGINE: usize = 1;
 
+/// Where a task's round stands after an attempt to close it.
+enum Round {
+    /// Already closed earlier, with this status.
+    Final(u8),
+    /// Closed now, with this status.
+    Finalized(u8),
+    /// Not ready; ready from this time.
+    NotReady(u64),
+}
+
 #[public]
 impl CommitReveal {
     /// Sets the owner (who sets the SessionQueue role), links SessionPayment and
@@ -477,137 +487,30 @@ impl CommitReveal {
     /// Emits `TaskFinalized` (and the callees' settlement, reputation, reward and slash
     /// events).
     pub fn finalize(&mut self, task_id: U256) -> Result<u8, Vec<u8>> {
-        let gas_start = self.vm().evm_gas_left();
-        let id = self.task_id(task_id)?;
-        let t = self.tasks.getter(id);
-        let status: u8 = t.status.get().saturating_to();
-        if status != TASK_OPEN {
-            return Ok(status);
-        }
-        let now = self.vm().block_timestamp();
-        let n: u8 = t.redundancy.get().saturating_to();
-        let committed: u8 = t.committed.get().saturating_to();
-        let revealed: u8 = t.revealed.get().saturating_to();
-        let commit_deadline: u64 = t.commit_deadline.get().saturating_to();
-        let reveal_deadline: u64 = t.reveal_deadline.get().saturating_to();
-        let ready = revealed == n
-            || now > reveal_deadline
-            || (now > commit_deadline && revealed == committed);
-        if !ready {
-            let ready_at = if revealed == committed {
-                commit_deadline + 1
-            } else {
-                reveal_deadline + 1
-            };
-            return Err(Error::from(NotReady {
+        match self.close_round(task_id)? {
+            Round::Final(status) | Round::Finalized(status) => Ok(status),
+            Round::NotReady(ready_at) => Err(Error::from(NotReady {
                 taskId: task_id,
                 readyAt: ready_at,
             })
-            .into());
+            .into()),
         }
-        let meta = TaskMeta::unpack(t.meta.get());
-        let tolerance: u64 = t.tolerance.get().saturating_to();
+    }
 
-        // Gather every seat: miner, state and (revealed seats) the answer.
-        let mut miners: Vec<B256> = Vec::with_capacity(n as usize);
-        let mut states: Vec<B256> = Vec::with_capacity(n as usize);
-        let mut hashes: Vec<B256> = Vec::with_capacity(n as usize);
-        let mut fingerprints: Vec<B256> = Vec::with_capacity(n as usize);
-        let mut scores: Vec<B256> = Vec::with_capacity(n as usize);
-        for i in 0..n as usize {
-            let Some(seat) = t.seats.getter(i) else { break };
-            miners.push(word(seat.miner.get()));
-            states.push(word(seat.state.get().saturating_to::<u8>()));
-            hashes.push(seat.output_hash.get());
-            fingerprints.push(seat.fingerprint.get());
-            scores.push(word(seat.score.get().saturating_to::<u64>()));
-        }
-        let threshold = (u64::from(n) * u64::from(meta.threshold_bps))
-            .div_ceil(10_000)
-            .max(1);
-        // ConsensusEngine decides and records every seat's outcome in NodeReputation,
-        // NodeReward and NodePool; it returns the result seat + 1, the agreeing seats
-        // and whether they reach the threshold. The arrays follow six head words.
-        let k = miners.len() as u64;
-        let tail = 32 * (1 + k);
-        let mut score = Calldata::new(scoreCall::SELECTOR)
-            .arg(task_id)
-            .arg(meta.consensus)
-            .arg(threshold)
-            .arg(tolerance)
-            .arg(meta.model_class);
-        for array in 0..5 {
-            score = score.arg(10 * 32 + array * tail);
-        }
-        for array in [&miners, &states, &hashes, &fingerprints, &scores] {
-            score = score.arg(k);
-            for &w in array.iter() {
-                score = score.raw(w);
+    /// Finalizes every task in `taskIds` that is ready and skips the others (already
+    /// final, or not ready yet), so a keeper can close overdue tasks in one transaction
+    /// sized to its gas budget. Returns how many it finalized.
+    ///
+    /// Errors: `UnknownTask`, and the errors of the contracts it drives (the whole batch
+    /// then reverts). Emits what `finalize` emits, per finalized task.
+    pub fn finalize_many(&mut self, task_ids: Vec<U256>) -> Result<u32, Vec<u8>> {
+        let mut finalized = 0u32;
+        for task_id in task_ids {
+            if let Round::Finalized(_) = self.close_round(task_id)? {
+                finalized += 1;
             }
         }
-        let decision = calls::send(self, self.link(ENGINE), &score)?;
-        let result = ret_word(&decision, 0).0[31] as usize;
-        let agreeing_seats = ret_word(&decision, 1).0[31];
-        let resolved = ret_word(&decision, 2) != B256::ZERO;
-        // Paid miners: the agreeing seats of a resolved task; nobody otherwise.
-        let paid = if resolved { agreeing_seats } else { 0 };
-        let winners: Vec<Address> = (0..k as usize)
-            .filter(|i| paid & (1 << i) != 0)
-            .map(|i| Address::from_word(miners[i]))
-            .collect();
-        let result_seat = result.checked_sub(1);
-        let final_status = if resolved {
-            TASK_RESOLVED
-        } else {
-            TASK_UNRESOLVED
-        };
-
-        // Close the task before paying: a re-entrant finalize sees it final.
-        let mut t = self.tasks.setter(id);
-        t.status.set(U8::from(final_status));
-        t.agreeing.set(U8::from(agreeing_seats));
-        t.result
-            .set(U8::from(result_seat.map_or(0, |i| i as u8 + 1)));
-        let (output_hash, output_uri) = match result_seat.and_then(|i| t.seats.getter(i)) {
-            Some(seat) => (seat.output_hash.get(), seat.uri()),
-            None => (B256::ZERO, Vec::new()),
-        };
-
-        // Pay or refund.
-        if resolved {
-            let settle = Calldata::new(settleCall::SELECTOR)
-                .arg(task_id)
-                .arg(3 * 32u64)
-                .arg((4 + winners.len() as u64) * 32)
-                .addresses(&winners)
-                .addresses(&[]);
-            calls::send(self, self.link(PAYMENT), &settle)?;
-        } else {
-            calls::send(
-                self,
-                self.link(PAYMENT),
-                &Calldata::new(refundCall::SELECTOR).arg(task_id),
-            )?;
-        }
-
-        let tail_offset = 4 * 32 + 32 * (1 + output_uri.len().div_ceil(32) as u64);
-        let mut data = alloc::vec![
-            word(final_status),
-            output_hash,
-            word(4 * 32u64),
-            word(tail_offset)
-        ];
-        data.extend(words::bytes_tail(&output_uri));
-        data.push(word(winners.len() as u64));
-        data.extend(winners.iter().map(|&w| word(w)));
-        words::emit(
-            self.vm(),
-            TaskFinalized::SIGNATURE_HASH,
-            &[task_id.into()],
-            &data,
-        );
-        self.record_gas(task_id, PHASE_FINALIZE, gas_start)?;
-        Ok(final_status)
+        Ok(finalized)
     }
 
     /// A task's round: `(status, redundancy, committed, revealed, commitDeadline,
@@ -712,6 +615,139 @@ impl CommitReveal {
 }
 
 impl CommitReveal {
+    /// Closes a task's round when it is ready: decides, settles or refunds, records the
+    /// gas. Nothing is written before readiness is known, so callers may skip a task
+    /// that is not ready without undoing anything.
+    fn close_round(&mut self, task_id: U256) -> Result<Round, Vec<u8>> {
+        let gas_start = self.vm().evm_gas_left();
+        let id = self.task_id(task_id)?;
+        let t = self.tasks.getter(id);
+        let status: u8 = t.status.get().saturating_to();
+        if status != TASK_OPEN {
+            return Ok(Round::Final(status));
+        }
+
+        let now = self.vm().block_timestamp();
+        let n: u8 = t.redundancy.get().saturating_to();
+        let committed: u8 = t.committed.get().saturating_to();
+        let revealed: u8 = t.revealed.get().saturating_to();
+        let commit_deadline: u64 = t.commit_deadline.get().saturating_to();
+        let reveal_deadline: u64 = t.reveal_deadline.get().saturating_to();
+        let ready = revealed == n
+            || now > reveal_deadline
+            || (now > commit_deadline && revealed == committed);
+        if !ready {
+            return Ok(Round::NotReady(if revealed == committed {
+                commit_deadline + 1
+            } else {
+                reveal_deadline + 1
+            }));
+        }
+        let meta = TaskMeta::unpack(t.meta.get());
+        let tolerance: u64 = t.tolerance.get().saturating_to();
+
+        // Gather every seat: miner, state and (revealed seats) the answer.
+        let mut miners: Vec<B256> = Vec::with_capacity(n as usize);
+        let mut states: Vec<B256> = Vec::with_capacity(n as usize);
+        let mut hashes: Vec<B256> = Vec::with_capacity(n as usize);
+        let mut fingerprints: Vec<B256> = Vec::with_capacity(n as usize);
+        let mut scores: Vec<B256> = Vec::with_capacity(n as usize);
+        for i in 0..n as usize {
+            let Some(seat) = t.seats.getter(i) else { break };
+            miners.push(word(seat.miner.get()));
+            states.push(word(seat.state.get().saturating_to::<u8>()));
+            hashes.push(seat.output_hash.get());
+            fingerprints.push(seat.fingerprint.get());
+            scores.push(word(seat.score.get().saturating_to::<u64>()));
+        }
+        let threshold = (u64::from(n) * u64::from(meta.threshold_bps))
+            .div_ceil(10_000)
+            .max(1);
+        // ConsensusEngine decides and records every seat's outcome in NodeReputation,
+        // NodeReward and NodePool; it returns the result seat + 1, the agreeing seats
+        // and whether they reach the threshold. The arrays follow six head words.
+        let k = miners.len() as u64;
+        let tail = 32 * (1 + k);
+        let mut score = Calldata::new(scoreCall::SELECTOR)
+            .arg(task_id)
+            .arg(meta.consensus)
+            .arg(threshold)
+            .arg(tolerance)
+            .arg(meta.model_class);
+        for array in 0..5 {
+            score = score.arg(10 * 32 + array * tail);
+        }
+        for array in [&miners, &states, &hashes, &fingerprints, &scores] {
+            score = score.arg(k);
+            for &w in array.iter() {
+                score = score.raw(w);
+            }
+        }
+        let decision = calls::send(self, self.link(ENGINE), &score)?;
+        let result = ret_word(&decision, 0).0[31] as usize;
+        let agreeing_seats = ret_word(&decision, 1).0[31];
+        let resolved = ret_word(&decision, 2) != B256::ZERO;
+        // Paid miners: the agreeing seats of a resolved task; nobody otherwise.
+        let paid = if resolved { agreeing_seats } else { 0 };
+        let winners: Vec<Address> = (0..k as usize)
+            .filter(|i| paid & (1 << i) != 0)
+            .map(|i| Address::from_word(miners[i]))
+            .collect();
+        let result_seat = result.checked_sub(1);
+        let final_status = if resolved {
+            TASK_RESOLVED
+        } else {
+            TASK_UNRESOLVED
+        };
+
+        // Close the task before paying: a re-entrant finalize sees it final.
+        let mut t = self.tasks.setter(id);
+        t.status.set(U8::from(final_status));
+        t.agreeing.set(U8::from(agreeing_seats));
+        t.result
+            .set(U8::from(result_seat.map_or(0, |i| i as u8 + 1)));
+        let (output_hash, output_uri) = match result_seat.and_then(|i| t.seats.getter(i)) {
+            Some(seat) => (seat.output_hash.get(), seat.uri()),
+            None => (B256::ZERO, Vec::new()),
+        };
+
+        // Pay or refund.
+        if resolved {
+            let settle = Calldata::new(settleCall::SELECTOR)
+                .arg(task_id)
+                .arg(3 * 32u64)
+                .arg((4 + winners.len() as u64) * 32)
+                .addresses(&winners)
+                .addresses(&[]);
+            calls::send(self, self.link(PAYMENT), &settle)?;
+        } else {
+            calls::send(
+                self,
+                self.link(PAYMENT),
+                &Calldata::new(refundCall::SELECTOR).arg(task_id),
+            )?;
+        }
+
+        let tail_offset = 4 * 32 + 32 * (1 + output_uri.len().div_ceil(32) as u64);
+        let mut data = alloc::vec![
+            word(final_status),
+            output_hash,
+            word(4 * 32u64),
+            word(tail_offset)
+        ];
+        data.extend(words::bytes_tail(&output_uri));
+        data.push(word(winners.len() as u64));
+        data.extend(winners.iter().map(|&w| word(w)));
+        words::emit(
+            self.vm(),
+            TaskFinalized::SIGNATURE_HASH,
+            &[task_id.into()],
+            &data,
+        );
+        self.record_gas(task_id, PHASE_FINALIZE, gas_start)?;
+        Ok(Round::Finalized(final_status))
+    }
+
     fn link(&self, index: usize) -> Address {
         self.links.get(index).unwrap_or_default()
     }

@@ -1273,6 +1273,57 @@ fn a_task_nobody_answers_times_out_and_refunds() {
 }
 
 #[test]
+fn finalize_many_closes_the_ready_tasks_and_skips_the_rest() {
+    let mut env = setup();
+    let sid = env.create(Shape::default()).unwrap();
+    let answered = env.submit(sid);
+    let a = answer("Paris");
+    env.play(
+        answered,
+        &[
+            Some((a.clone(), true)),
+            Some((a.clone(), true)),
+            Some((a.clone(), true)),
+        ],
+    );
+    let silent = env.submit(sid);
+    let done = env.submit(sid);
+    env.play(
+        done,
+        &[
+            Some((a.clone(), true)),
+            Some((a.clone(), true)),
+            Some((a.clone(), true)),
+        ],
+    );
+    assert_eq!(env.finalize(done), Ok(TASK_RESOLVED));
+    env.chain.take_logs();
+    // `silent` is not ready, `done` is final already: only `answered` closes.
+    env.chain.set_sender(OUTSIDER);
+    let cr = &mut env.cr;
+    let ids = vec![answered, silent, done];
+    assert_eq!(env.chain.tx(|| cr.finalize_many(ids.clone())), Ok(1));
+    let closed = env.chain.events::<TaskFinalized>();
+    assert_eq!(closed.len(), 1);
+    assert_eq!(closed[0].taskId, answered);
+    assert_eq!(env.cr.task(silent).unwrap().0, TASK_OPEN);
+    // Once the silent task times out, the same batch closes it and nothing else.
+    env.chain.advance(WINDOW + 1);
+    let cr = &mut env.cr;
+    assert_eq!(env.chain.tx(|| cr.finalize_many(ids.clone())), Ok(1));
+    assert_eq!(env.cr.task(silent).unwrap().0, TASK_UNRESOLVED);
+    let cr = &mut env.cr;
+    assert_eq!(env.chain.tx(|| cr.finalize_many(ids)), Ok(0));
+    // An unknown id reverts the batch with a typed error.
+    let cr = &mut env.cr;
+    assert_eq!(
+        env.chain.tx(|| cr.finalize_many(vec![u(999)])),
+        Err(cr_err(commit_reveal::UnknownTask { taskId: u(999) }))
+    );
+    env.assert_conserved();
+}
+
+#[test]
 fn similarity_consensus_takes_the_medoid_of_the_near_identical_cluster() {
     let mut env = setup();
     let sid = env

@@ -431,6 +431,25 @@ impl Chain {
             self.config.base_fee,
         )?;
         let expected = self.next_nonce(&tx.sender, true);
+        if let Some(index) = self
+            .pending
+            .iter()
+            .position(|p| p.sender == tx.sender && p.nonce() == tx.nonce())
+        {
+            // A fee bump: the new transaction takes the pending one's place when it
+            // pays at least 10 % more per gas (geth's rule), as wallets expect.
+            let needed = self.pending[index].max_fee() + self.pending[index].max_fee() / 10;
+            if tx.max_fee() < needed {
+                return Err(TxError::ReplacementUnderpriced {
+                    needed,
+                    got: tx.max_fee(),
+                }
+                .into());
+            }
+            let hash = tx.hash;
+            self.pending[index] = tx;
+            return Ok(hash);
+        }
         if tx.nonce() < expected {
             return Err(TxError::NonceTooLow {
                 expected,

@@ -79,6 +79,15 @@ pub enum TxError {
     /// The same transaction was submitted before.
     #[error("already known")]
     AlreadyKnown,
+    /// A transaction replacing a pending one with the same nonce pays less than 10 %
+    /// more per gas.
+    #[error("replacement transaction underpriced: max fee {got} under {needed}")]
+    ReplacementUnderpriced {
+        /// The least max fee per gas that replaces the pending transaction.
+        needed: u128,
+        /// The new transaction's max fee per gas.
+        got: u128,
+    },
 }
 
 /// A decoded transaction with its sender.
