@@ -270,6 +270,27 @@ impl Connection {
         self.submit(&signed).await
     }
 
+    /// Estimates the gas of a transaction from this account (a revert is decoded).
+    ///
+    /// # Errors
+    /// [`ClientError::Reverted`], [`ClientError::Rpc`].
+    pub async fn estimate(
+        &self,
+        to: Address,
+        data: Bytes,
+        value: U256,
+    ) -> Result<u64, ClientError> {
+        let request = TransactionRequest::default()
+            .from(self.address)
+            .to(to)
+            .value(value)
+            .input(data.into());
+        self.provider
+            .estimate_gas(request)
+            .await
+            .map_err(|e| self.classify(e, Some(to)))
+    }
+
     /// Simulates the transaction (a revert stops here, decoded, without using a nonce),
     /// then takes the next nonce and signs. The transaction must then be passed to
     /// [`Connection::submit`] before anything else is signed through this connection, or

@@ -99,12 +99,18 @@ impl Network {
     /// accounts 1..=miners, each staking the minimum for [`MODEL`]) and gives the user
     /// escrow.
     pub async fn start_with(params: DeployParams, miners: u32) -> Self {
-        let node = DevNode::start(NodeConfig::for_tests()).expect("dev node starts");
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         let dir = std::env::temp_dir().join(format!(
             "cor-e2e-{}-{}",
             std::process::id(),
-            node.addr().port()
+            NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
         ));
+        let _ = std::fs::remove_dir_all(&dir);
+        let node = DevNode::start(NodeConfig {
+            state_dir: Some(dir.join("chain")),
+            ..NodeConfig::for_tests()
+        })
+        .expect("dev node starts");
         let owner = Self::connect(&node, 0).await;
         let path = Deployment::path_for(&dir, owner.chain_id());
         let deployment = deploy(&owner, &programs(), &params, &path, &mut |_| {})
@@ -182,6 +188,28 @@ impl Network {
             ..DeployParams::default()
         };
         Self::start_with(params, 5).await
+    }
+
+    /// Stops the dev node (an RPC outage); [`Network::restart_node`] brings it back.
+    pub fn stop_node(&mut self) {
+        self.node.shutdown();
+    }
+
+    /// Starts the dev node again on the same port from its saved state.
+    pub fn restart_node(&mut self) {
+        self.node.shutdown();
+        let port = self.node.addr().port();
+        self.node = DevNode::start(NodeConfig {
+            port,
+            state_dir: Some(self.dir.join("chain")),
+            ..NodeConfig::for_tests()
+        })
+        .expect("dev node restarts");
+    }
+
+    /// The deployments file.
+    pub fn deployments_file(&self) -> PathBuf {
+        Deployment::path_for(&self.dir, self.deployment.chain_id)
     }
 
     async fn connect(node: &DevNodeHandle, index: u32) -> Connection {
