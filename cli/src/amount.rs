@@ -115,7 +115,10 @@ mod tests {
             let e = parse_cor(bad).unwrap_err();
             assert!(e.contains("expected an amount of COR"), "{bad}: {e}");
         }
-        assert!(parse_cor("999999999999999999999999999999999999999999999999999999999999999999999999999999").is_err());
+        assert!(parse_cor(
+            "999999999999999999999999999999999999999999999999999999999999999999999999999999"
+        )
+        .is_err());
     }
 
     #[test]

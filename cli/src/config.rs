@@ -301,10 +301,8 @@ pub(crate) fn keystore_password(password_file: Option<&Path>) -> Result<String, 
     match password_file {
         Some(path) => cor_client::wallet::read_password_file(path)
             .map_err(|e| CliError::Config(e.to_string())),
-        None if std::io::stdin().is_terminal() => {
-            rpassword::prompt_password("Keystore password: ")
-                .map_err(|e| CliError::Failed(format!("reading the password: {e}")))
-        }
+        None if std::io::stdin().is_terminal() => rpassword::prompt_password("Keystore password: ")
+            .map_err(|e| CliError::Failed(format!("reading the password: {e}"))),
         None => Err(CliError::Config(
             "keystore needs a password: pass --password-file FILE (or COR_PASSWORD_FILE); \
              there is no terminal to prompt on"

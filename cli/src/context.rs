@@ -197,7 +197,7 @@ pub(crate) fn group(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(' ');
         }
         out.push(c);
@@ -275,7 +275,11 @@ impl Chain {
     ///
     /// # Errors
     /// [`CliError::Config`] when neither exists.
-    pub(crate) fn who(&self, given: Option<Address>, has_wallet: bool) -> Result<Address, CliError> {
+    pub(crate) fn who(
+        &self,
+        given: Option<Address>,
+        has_wallet: bool,
+    ) -> Result<Address, CliError> {
         match (given, has_wallet) {
             (Some(a), _) => Ok(a),
             (None, true) => Ok(self.conn.address()),

@@ -70,7 +70,9 @@ impl fmt::Display for CliError {
 fn chain_message(e: &ClientError) -> String {
     match e {
         ClientError::Rpc(inner) if e.is_transient() => {
-            format!("the RPC endpoint did not answer ({inner}); is the node running and --rpc right?")
+            format!(
+                "the RPC endpoint did not answer ({inner}); is the node running and --rpc right?"
+            )
         }
         other => other.to_string(),
     }
@@ -392,7 +394,10 @@ mod tests {
             ),
             "{text}"
         );
-        assert!(text.contains("reverted with StakeQuota.QuotaExhausted("), "{text}");
+        assert!(
+            text.contains("reverted with StakeQuota.QuotaExhausted("),
+            "{text}"
+        );
 
         let data = SessionPayment::InsufficientEscrow {
             payer: Address::with_last_byte(1),
@@ -409,7 +414,10 @@ mod tests {
         }
         .abi_encode();
         let text = explain(&Revert::decode(data.into(), Some("CommitReveal")));
-        assert!(text.contains("2024-12-02 00:40:00 UTC (1733100000)"), "{text}");
+        assert!(
+            text.contains("2024-12-02 00:40:00 UTC (1733100000)"),
+            "{text}"
+        );
     }
 
     #[test]
@@ -419,7 +427,10 @@ mod tests {
         }
         .abi_encode();
         let text = explain(&Revert::decode(data.into(), Some("CommitReveal")));
-        assert_eq!(text, "the call reverted with CommitReveal.InvalidRound(taskId: 9)");
+        assert_eq!(
+            text,
+            "the call reverted with CommitReveal.InvalidRound(taskId: 9)"
+        );
     }
 
     #[test]

@@ -88,7 +88,12 @@ mod tests {
 
     #[test]
     fn data_uris_round_trip_text_and_bytes() {
-        for text in ["Paris", "The capital is Paris, 100% sure.\n", "é ü \u{1f600}", ""] {
+        for text in [
+            "Paris",
+            "The capital is Paris, 100% sure.\n",
+            "é ü \u{1f600}",
+            "",
+        ] {
             let uri = data_uri(text.as_bytes());
             assert!(!uri.contains(' ') && !uri.contains('\n'), "{uri}");
             assert_eq!(decode_data_uri(&uri).unwrap(), text.as_bytes());
@@ -97,7 +102,10 @@ mod tests {
             decode_data_uri("data:text/plain;base64,UGFyaXM=").unwrap(),
             b"Paris"
         );
-        assert_eq!(decode_data_uri("data:,What%20is%20it%3F").unwrap(), b"What is it?");
+        assert_eq!(
+            decode_data_uri("data:,What%20is%20it%3F").unwrap(),
+            b"What is it?"
+        );
         assert!(decode_data_uri("data:,bad%zz").is_err());
         assert!(decode_data_uri("http://x").is_err());
     }

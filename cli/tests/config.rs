@@ -25,16 +25,26 @@ fn bad_values_name_their_key_origin_and_expected_form() {
     let dir = temp_dir("config-bad");
     let r = run(&dir, &[], &["--rpc", "ftp://example.org", "quote"]);
     let e = config_error(&r);
-    assert!(e.contains("rpc = \"ftp://example.org\" (from --rpc)"), "{e}");
+    assert!(
+        e.contains("rpc = \"ftp://example.org\" (from --rpc)"),
+        "{e}"
+    );
     assert!(e.contains("expected an http:// or https:// URL"), "{e}");
 
     let r = run(&dir, &[("COR_DEV_ACCOUNT", "abc")], &["balance"]);
     let e = config_error(&r);
-    assert!(e.contains("dev_account = \"abc\" (from COR_DEV_ACCOUNT): expected a dev account index"), "{e}");
+    assert!(
+        e.contains("dev_account = \"abc\" (from COR_DEV_ACCOUNT): expected a dev account index"),
+        "{e}"
+    );
 
     let r = run(&dir, &[], &["deposit", "1.2.3", "--dev-account", "1"]);
     assert_eq!(r.code, Some(2), "{r:#?}");
-    assert!(r.stderr.contains("expected an amount of COR such as 12 or 12.5"), "{r:#?}");
+    assert!(
+        r.stderr
+            .contains("expected an amount of COR such as 12 or 12.5"),
+        "{r:#?}"
+    );
 
     let r = run(
         &dir,
@@ -42,7 +52,10 @@ fn bad_values_name_their_key_origin_and_expected_form() {
         &["balance", "--dev-account", "1", "--private-key", "0x01"],
     );
     let e = config_error(&r);
-    assert!(e.contains("private_key and dev_account are both set"), "{e}");
+    assert!(
+        e.contains("private_key and dev_account are both set"),
+        "{e}"
+    );
 
     std::fs::write(dir.join("cor.toml"), "rpcc = \"http://x\"\n").unwrap();
     let r = run(&dir, &[], &["quote"]);
@@ -57,7 +70,10 @@ fn bad_values_name_their_key_origin_and_expected_form() {
     std::fs::write(dir.join("cor.toml"), "rpc = \"nowhere\"\n").unwrap();
     let r = run(&dir, &[], &["quote"]);
     let e = config_error(&r);
-    assert!(e.contains("rpc = \"nowhere\" (from cor.toml key `rpc`)"), "{e}");
+    assert!(
+        e.contains("rpc = \"nowhere\" (from cor.toml key `rpc`)"),
+        "{e}"
+    );
 
     let r = run(&dir, &[], &["--config", "missing.toml", "quote"]);
     let e = config_error(&r);
@@ -86,7 +102,10 @@ fn flags_beat_environment_beat_the_file_beat_defaults() {
         r.stderr
     };
     let e = connect(&[], &["quote"]);
-    assert!(e.contains("cannot connect to http://127.0.0.1:8547"), "default: {e}");
+    assert!(
+        e.contains("cannot connect to http://127.0.0.1:8547"),
+        "default: {e}"
+    );
 
     std::fs::write(
         dir.join("cor.toml"),
@@ -113,6 +132,9 @@ fn flags_beat_environment_beat_the_file_beat_defaults() {
     )
     .unwrap();
     let e = connect(&[], &["--rpc", "local", "quote"]);
-    assert!(e.contains("http://127.0.0.1:9/foundry"), "foundry alias: {e}");
+    assert!(
+        e.contains("http://127.0.0.1:9/foundry"),
+        "foundry alias: {e}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -53,8 +53,14 @@ fn a_killed_deploy_resumes_and_verify_catches_changed_code() {
 
     // Running it again carries on: the first four steps are not repeated.
     let out = net.deploy();
-    assert!(out.contains("[ 1/23] deploy and activate CorToken ... done earlier"), "{out}");
-    assert!(out.contains("[ 4/23] deploy and activate SessionPayment ... done earlier"), "{out}");
+    assert!(
+        out.contains("[ 1/23] deploy and activate CorToken ... done earlier"),
+        "{out}"
+    );
+    assert!(
+        out.contains("[ 4/23] deploy and activate SessionPayment ... done earlier"),
+        "{out}"
+    );
     assert!(out.contains("[23/23] NodeReward.fund("), "{out}");
     assert!(out.contains("suite deployed on chain 412346"), "{out}");
     let first_run_mined: Vec<&str> = seen.iter().map(String::as_str).collect();
@@ -65,9 +71,19 @@ fn a_killed_deploy_resumes_and_verify_catches_changed_code() {
     assert!(!deployed_twice, "a step ran twice:\n{out}");
 
     // Verify: every program matches the local build.
-    let out = net.ok(&["deploy", "--dev-account", "0", "--programs", programs, "--verify"]);
+    let out = net.ok(&[
+        "deploy",
+        "--dev-account",
+        "0",
+        "--programs",
+        programs,
+        "--verify",
+    ]);
     assert_eq!(out.matches(" matches").count(), 10, "{out}");
-    assert!(!out.contains("mined in block"), "nothing is sent again:\n{out}");
+    assert!(
+        !out.contains("mined in block"),
+        "nothing is sent again:\n{out}"
+    );
 
     // Put CorToken's code where NodePool is: verify now fails and names it.
     let addresses = net.json(&["addresses"]);
@@ -80,7 +96,14 @@ fn a_killed_deploy_resumes_and_verify_catches_changed_code() {
         "anvil_setCode",
         json!([pool, format!("0x{}", alloy::hex::encode(token_code))]),
     );
-    let run = net.run(&["deploy", "--dev-account", "0", "--programs", programs, "--verify"]);
+    let run = net.run(&[
+        "deploy",
+        "--dev-account",
+        "0",
+        "--programs",
+        programs,
+        "--verify",
+    ]);
     assert_eq!(run.code, Some(3), "{run:#?}");
     assert!(run.stdout.contains("NodePool"), "{run:#?}");
     assert!(run.stdout.contains("DIFFERS"), "{run:#?}");

@@ -37,11 +37,24 @@ fn a_user_and_three_miners_run_a_task_end_to_end_with_the_cli_alone() {
         err.contains("is not the owner of CorToken: only the owner may do this"),
         "{err}"
     );
-    assert!(err.contains("reverted with CorToken.OwnableUnauthorizedAccount(account: "), "{err}");
+    assert!(
+        err.contains("reverted with CorToken.OwnableUnauthorizedAccount(account: "),
+        "{err}"
+    );
     let out = net.ok(&["token", "mint", &user, "1000.5", "--dev-account", "0"]);
-    assert!(out.starts_with(&format!("minted 1000.5 COR to {user}")), "{out}");
+    assert!(
+        out.starts_with(&format!("minted 1000.5 COR to {user}")),
+        "{out}"
+    );
     for miner in ["1", "2", "3"] {
-        net.ok(&["token", "mint", &dev_address(miner.parse().unwrap()), "1000", "--dev-account", "0"]);
+        net.ok(&[
+            "token",
+            "mint",
+            &dev_address(miner.parse().unwrap()),
+            "1000",
+            "--dev-account",
+            "0",
+        ]);
     }
 
     // The user signs with an encrypted keystore from here on.
@@ -71,31 +84,64 @@ fn a_user_and_three_miners_run_a_task_end_to_end_with_the_cli_alone() {
             .map(|s| s.to_string())
             .collect()
     };
-    let run_user = |args: &[&str]| net.ok(&as_user(args).iter().map(String::as_str).collect::<Vec<_>>());
+    let run_user =
+        |args: &[&str]| net.ok(&as_user(args).iter().map(String::as_str).collect::<Vec<_>>());
     let fail_user = |code: i32, args: &[&str]| {
-        net.fails(code, &as_user(args).iter().map(String::as_str).collect::<Vec<_>>())
+        net.fails(
+            code,
+            &as_user(args).iter().map(String::as_str).collect::<Vec<_>>(),
+        )
     };
     let out = run_user(&["token", "balance"]);
-    assert!(out.starts_with(&format!("{user} holds 1000.5 COR")), "{out}");
+    assert!(
+        out.starts_with(&format!("{user} holds 1000.5 COR")),
+        "{out}"
+    );
     // A wrong password is refused.
     std::fs::write(net.dir.join("wrong"), "battery staple\n").unwrap();
     let err = net.fails(
         2,
-        &["balance", "--keystore", ks.to_str().unwrap(), "--password-file",
-          net.dir.join("wrong").to_str().unwrap()],
+        &[
+            "balance",
+            "--keystore",
+            ks.to_str().unwrap(),
+            "--password-file",
+            net.dir.join("wrong").to_str().unwrap(),
+        ],
     );
     assert!(err.contains("cannot open keystore"), "{err}");
 
     // Three miners register (approving their stake), one heartbeat each.
     for miner in ["1", "2", "3"] {
-        let out = net.ok(&["node", "register", "--models", "1", "--metadata", "gpu-box", "--dev-account", miner]);
-        assert!(out.contains("with 1000 COR staked, serving models [1]"), "{out}");
+        let out = net.ok(&[
+            "node",
+            "register",
+            "--models",
+            "1",
+            "--metadata",
+            "gpu-box",
+            "--dev-account",
+            miner,
+        ]);
+        assert!(
+            out.contains("with 1000 COR staked, serving models [1]"),
+            "{out}"
+        );
         net.ok(&["node", "heartbeat", "--dev-account", miner]);
     }
-    let err = net.fails(1, &["node", "register", "--models", "1", "--dev-account", "1"]);
-    assert!(err.contains("is already registered as a node (active)"), "{err}");
+    let err = net.fails(
+        1,
+        &["node", "register", "--models", "1", "--dev-account", "1"],
+    );
+    assert!(
+        err.contains("is already registered as a node (active)"),
+        "{err}"
+    );
     let err = net.fails(1, &["node", "heartbeat", "--dev-account", "1"]);
-    assert!(err.contains("already sent its heartbeat for epoch 0"), "{err}");
+    assert!(
+        err.contains("already sent its heartbeat for epoch 0"),
+        "{err}"
+    );
     let node = net.json(&["node", "show", &dev_address(1)]);
     assert_eq!(node["status"], "active");
     assert_eq!(node["models"], serde_json::json!([1]));
@@ -105,25 +151,72 @@ fn a_user_and_three_miners_run_a_task_end_to_end_with_the_cli_alone() {
     let price = as_str(&quote["total"]);
     assert_ne!(price, "0");
     let text = net.ok(&["quote", "--model", "1", "-n", "3"]);
-    assert!(text.contains("Light task, 256 max tokens, standard tier, N = 3, exact consensus"), "{text}");
+    assert!(
+        text.contains("Light task, 256 max tokens, standard tier, N = 3, exact consensus"),
+        "{text}"
+    );
     let err = fail_user(1, &["deposit", "2000"]);
     assert!(err.contains("holds 1000.5 COR, 2000 COR needed"), "{err}");
     let out = run_user(&["deposit", "100"]);
     assert!(out.contains("approved SessionPayment"), "{out}");
-    assert!(out.contains("deposited 100 COR; escrow now 100 COR available, 0 COR locked"), "{out}");
+    assert!(
+        out.contains("deposited 100 COR; escrow now 100 COR available, 0 COR locked"),
+        "{out}"
+    );
 
     // A session and a task.
-    let session = net.json(&as_user(&[
-        "session", "create", "--model", "1", "-n", "3", "--commit-window", "60", "--reveal-window", "60",
-    ]).iter().map(String::as_str).collect::<Vec<_>>());
+    let session = net.json(
+        &as_user(&[
+            "session",
+            "create",
+            "--model",
+            "1",
+            "-n",
+            "3",
+            "--commit-window",
+            "60",
+            "--reveal-window",
+            "60",
+        ])
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>(),
+    );
     assert_eq!(session["session"], 1);
     let out = net.ok(&["session", "show", "1"]);
-    assert!(out.contains(&format!("session 1: owner {user}, model 1, paid from escrow")), "{out}");
-    let err = net.fails(1, &["task", "submit", "--session", "1", "--prompt", "hi", "--dev-account", "4"]);
+    assert!(
+        out.contains(&format!(
+            "session 1: owner {user}, model 1, paid from escrow"
+        )),
+        "{out}"
+    );
+    let err = net.fails(
+        1,
+        &[
+            "task",
+            "submit",
+            "--session",
+            "1",
+            "--prompt",
+            "hi",
+            "--dev-account",
+            "4",
+        ],
+    );
     assert!(err.contains("did not create session 1"), "{err}");
-    let submitted = net.json(&as_user(&[
-        "task", "submit", "--session", "1", "--prompt", "What is the capital of France?",
-    ]).iter().map(String::as_str).collect::<Vec<_>>());
+    let submitted = net.json(
+        &as_user(&[
+            "task",
+            "submit",
+            "--session",
+            "1",
+            "--prompt",
+            "What is the capital of France?",
+        ])
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>(),
+    );
     let task = as_str(&submitted["task"]);
     assert_eq!(task, "1");
     assert_eq!(as_str(&submitted["price"]), price, "locked = quoted");
@@ -136,24 +229,79 @@ fn a_user_and_three_miners_run_a_task_end_to_end_with_the_cli_alone() {
     assert_eq!(miners.len(), 3);
     let index_of = |addr: &str| -> String {
         (1..=3)
-            .find(|i| dev_address(*i) == addr)
+            .find(|i| dev_address(*i).eq_ignore_ascii_case(addr))
             .expect("a registered miner")
             .to_string()
     };
     let seats: Vec<String> = miners.iter().map(|m| index_of(m)).collect();
+    // Checksummed, as text output and file names write them.
+    let miners: Vec<String> = seats
+        .iter()
+        .map(|i| dev_address(i.parse().unwrap()))
+        .collect();
 
     // Not ready, not assigned, too early to reveal.
     let err = net.fails(1, &["task", "finalize", &task, "--dev-account", "0"]);
     assert!(err.contains("task 1 is not ready to finalize"), "{err}");
     assert!(err.contains("UTC"), "{err}");
-    let err = net.fails(1, &["task", "commit", &task, "--output", "Paris", "--store", &store, "--dev-account", "5"]);
-    assert!(err.contains(&format!("{} is not assigned to task 1", dev_address(5))), "{err}");
-    let out = net.ok(&["task", "commit", &task, "--output", "Paris", "--store", &store, "--dev-account", &seats[0]]);
+    let err = net.fails(
+        1,
+        &[
+            "task",
+            "commit",
+            &task,
+            "--output",
+            "Paris",
+            "--store",
+            &store,
+            "--dev-account",
+            "5",
+        ],
+    );
+    assert!(
+        err.contains(&format!("{} is not assigned to task 1", dev_address(5))),
+        "{err}"
+    );
+    let out = net.ok(&[
+        "task",
+        "commit",
+        &task,
+        "--output",
+        "Paris",
+        "--store",
+        &store,
+        "--dev-account",
+        &seats[0],
+    ]);
     assert!(out.contains("committed to task 1"), "{out}");
-    let err = net.fails(1, &["task", "reveal", &task, "--store", &store, "--dev-account", &seats[0]]);
-    assert!(err.contains("outside the time window for this step"), "{err}");
+    let err = net.fails(
+        1,
+        &[
+            "task",
+            "reveal",
+            &task,
+            "--store",
+            &store,
+            "--dev-account",
+            &seats[0],
+        ],
+    );
+    assert!(
+        err.contains("outside the time window for this step"),
+        "{err}"
+    );
     for seat in &seats[1..] {
-        net.ok(&["task", "commit", &task, "--output", "Paris", "--store", &store, "--dev-account", seat]);
+        net.ok(&[
+            "task",
+            "commit",
+            &task,
+            "--output",
+            "Paris",
+            "--store",
+            &store,
+            "--dev-account",
+            seat,
+        ]);
     }
 
     // A reveal that does not match its commitment (the kept salt tampered with).
@@ -164,12 +312,31 @@ fn a_user_and_three_miners_run_a_task_end_to_end_with_the_cli_alone() {
     let mut tampered: Value = serde_json::from_str(&original).unwrap();
     tampered["salt"] = Value::String(format!("0x{}", "11".repeat(32)));
     std::fs::write(&kept, tampered.to_string()).unwrap();
-    let err = net.fails(1, &["task", "reveal", &task, "--store", &store, "--dev-account", &seats[0]]);
+    let err = net.fails(
+        1,
+        &[
+            "task",
+            "reveal",
+            &task,
+            "--store",
+            &store,
+            "--dev-account",
+            &seats[0],
+        ],
+    );
     assert!(err.contains("does not match"), "{err}");
     assert!(err.contains("CommitReveal.CommitmentMismatch("), "{err}");
     std::fs::write(&kept, original).unwrap();
     for seat in &seats {
-        let out = net.ok(&["task", "reveal", &task, "--store", &store, "--dev-account", seat]);
+        let out = net.ok(&[
+            "task",
+            "reveal",
+            &task,
+            "--store",
+            &store,
+            "--dev-account",
+            seat,
+        ]);
         assert!(out.contains("revealed task 1"), "{out}");
     }
 
@@ -183,10 +350,29 @@ fn a_user_and_three_miners_run_a_task_end_to_end_with_the_cli_alone() {
     assert_eq!(waited["hash_checked"], true);
     let shown = net.json(&["task", "show", &task]);
     assert_eq!(shown["status"], "resolved");
-    assert_eq!(shown["input_uri"], "data:,What%20is%20the%20capital%20of%20France?");
+    assert_eq!(
+        shown["input_uri"],
+        "data:,What%20is%20the%20capital%20of%20France?"
+    );
     assert_eq!(shown["seats"].as_array().unwrap().len(), 3);
-    let err = net.fails(1, &["task", "commit", &task, "--output", "Lyon", "--store", &store, "--dev-account", &seats[0]]);
-    assert!(err.contains("task 1 is already finalized (resolved)"), "{err}");
+    let err = net.fails(
+        1,
+        &[
+            "task",
+            "commit",
+            &task,
+            "--output",
+            "Lyon",
+            "--store",
+            &store,
+            "--dev-account",
+            &seats[0],
+        ],
+    );
+    assert!(
+        err.contains("task 1 is already finalized (resolved)"),
+        "{err}"
+    );
 
     // Miners claim their task payments.
     let balance = net.json(&["balance", &miners[0]]);
@@ -208,7 +394,10 @@ fn a_user_and_three_miners_run_a_task_end_to_end_with_the_cli_alone() {
     let out = net.ok(&["claim", "--epochs", "0", "--dev-account", &seats[1]]);
     assert!(out.contains("of rewards for epochs [0]"), "{out}");
     let err = net.fails(1, &["claim", "--epochs", "0", "--dev-account", &seats[1]]);
-    assert!(err.contains("already claimed its rewards for epoch 0"), "{err}");
+    assert!(
+        err.contains("already claimed its rewards for epoch 0"),
+        "{err}"
+    );
     // Without --epochs, the finalized epochs are searched for what is still due.
     let out = net.ok(&["claim", "--dev-account", &seats[2]]);
     assert!(out.contains("of task payments"), "{out}");
@@ -226,10 +415,24 @@ fn a_user_and_three_miners_run_a_task_end_to_end_with_the_cli_alone() {
     assert!(out.contains("staked 500 COR"), "{out}");
     let quota = net.json(&["quota", "show", &user, "--class", "light", "-n", "3"]);
     assert_eq!(quota["buckets"][0]["left"], "0");
-    let created = net.json(&as_user(&["session", "create", "--model", "1", "--pay", "quota"])
-        .iter().map(String::as_str).collect::<Vec<_>>());
+    let created = net.json(
+        &as_user(&["session", "create", "--model", "1", "--pay", "quota"])
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    );
     let quota_session = as_str(&created["session"]);
-    let err = fail_user(1, &["task", "submit", "--session", &quota_session, "--prompt", "hi"]);
+    let err = fail_user(
+        1,
+        &[
+            "task",
+            "submit",
+            "--session",
+            &quota_session,
+            "--prompt",
+            "hi",
+        ],
+    );
     assert!(
         err.contains("quota exhausted for bucket Light x3: needs 3 units, 0 left this period"),
         "{err}"
@@ -242,14 +445,61 @@ fn a_user_and_three_miners_run_a_task_end_to_end_with_the_cli_alone() {
     // Parameters: shown, scheduled by the owner only, values checked locally first.
     let out = net.ok(&["params", "show", "node-reward"]);
     assert!(out.contains("finalize_bounty"), "{out}");
-    let out = net.ok(&["params", "set", "node-reward", "finalize_bounty", "2", "--dev-account", "0"]);
-    assert!(out.contains("NodeReward.finalize_bounty will be 2 COR from"), "{out}");
-    let err = net.fails(1, &["params", "set", "node-reward", "finalize_bounty", "2", "--dev-account", "4"]);
+    let out = net.ok(&[
+        "params",
+        "set",
+        "node-reward",
+        "finalize_bounty",
+        "2",
+        "--dev-account",
+        "0",
+    ]);
+    assert!(
+        out.contains("NodeReward.finalize_bounty will be 2 COR from"),
+        "{out}"
+    );
+    let err = net.fails(
+        1,
+        &[
+            "params",
+            "set",
+            "node-reward",
+            "finalize_bounty",
+            "2",
+            "--dev-account",
+            "4",
+        ],
+    );
     assert!(err.contains("is not the owner of NodeReward"), "{err}");
-    let err = net.fails(1, &["params", "set", "node-reward", "non_live_bps", "20000", "--dev-account", "0"]);
+    let err = net.fails(
+        1,
+        &[
+            "params",
+            "set",
+            "node-reward",
+            "non_live_bps",
+            "20000",
+            "--dev-account",
+            "0",
+        ],
+    );
     assert!(err.contains("is outside its bounds"), "{err}");
-    let err = net.fails(2, &["params", "set", "payment-table", "split_miners_bps", "lots", "--dev-account", "0"]);
-    assert!(err.contains("split_miners_bps = \"lots\": expected a whole number"), "{err}");
+    let err = net.fails(
+        2,
+        &[
+            "params",
+            "set",
+            "payment-table",
+            "split_miners_bps",
+            "lots",
+            "--dev-account",
+            "0",
+        ],
+    );
+    assert!(
+        err.contains("split_miners_bps = \"lots\": expected a whole number"),
+        "{err}"
+    );
 
     // A node leaves: no withdrawal before the unbonding period.
     let out = net.ok(&["node", "exit", "--dev-account", "3"]);

@@ -16,7 +16,12 @@ use crate::{
 #[derive(Debug, Args)]
 pub(crate) struct ClaimArgs {
     /// Claim rewards for exactly these epochs (comma-separated), and no task payments
-    #[arg(long, value_delimiter = ',', value_name = "EPOCHS", conflicts_with = "payments")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "EPOCHS",
+        conflicts_with = "payments"
+    )]
     epochs: Vec<u64>,
     /// Claim task payments only
     #[arg(long)]
@@ -51,7 +56,11 @@ pub(crate) async fn run(ctx: &Ctx, a: ClaimArgs) -> Result<Output, CliError> {
                 .first()
                 .map(|e| e.amount)
                 .unwrap_or(due);
-            text.push_str(&format!("claimed {} of task payments\n{}\n", cor(paid), tx_line(&r)));
+            text.push_str(&format!(
+                "claimed {} of task payments\n{}\n",
+                cor(paid),
+                tx_line(&r)
+            ));
             payments_json = json!({"amount": paid.to_string(), "tx": tx_json(&r)});
         } else {
             text.push_str("no task payments to claim\n");

@@ -88,9 +88,7 @@ pub(crate) async fn run(ctx: &Ctx, args: DeployArgs) -> Result<Output, CliError>
         build()?;
     }
     let params = match &args.params {
-        Some(path) => {
-            DeployParams::from_file(path).map_err(|e| CliError::Config(e.to_string()))?
-        }
+        Some(path) => DeployParams::from_file(path).map_err(|e| CliError::Config(e.to_string()))?,
         None => DeployParams::default(),
     };
     let dir = args
@@ -132,10 +130,7 @@ pub(crate) async fn run(ctx: &Ctx, args: DeployArgs) -> Result<Output, CliError>
             "matches".to_owned()
         } else {
             differ.push(check.program.name());
-            format!(
-                "DIFFERS: chain {} local {}",
-                check.on_chain, check.local
-            )
+            format!("DIFFERS: chain {} local {}", check.on_chain, check.local)
         };
         text.push_str(&format!(
             "  {:<20} {} {verdict}\n",

@@ -40,12 +40,18 @@ pub(crate) async fn run(ctx: &Ctx, cmd: EpochCmd) -> Result<Output, CliError> {
                 .conn
                 .view(reward, &NodeReward::currentEpochCall {})
                 .await?;
-            let clock = chain.conn.view(reward, &NodeReward::epochClockCall {}).await?;
+            let clock = chain
+                .conn
+                .view(reward, &NodeReward::epochClockCall {})
+                .await?;
             let next = chain
                 .conn
                 .view(reward, &NodeReward::nextEpochToFinalizeCall {})
                 .await?;
-            let accounts = chain.conn.view(reward, &NodeReward::accountsCall {}).await?;
+            let accounts = chain
+                .conn
+                .view(reward, &NodeReward::accountsCall {})
+                .await?;
             let e = epoch.unwrap_or(current);
             let info = chain
                 .conn
@@ -76,11 +82,23 @@ pub(crate) async fn run(ctx: &Ctx, cmd: EpochCmd) -> Result<Output, CliError> {
             if let Some(who) = who {
                 let points = chain
                     .conn
-                    .view(reward, &NodeReward::pointsOfCall { node: who, epoch: e })
+                    .view(
+                        reward,
+                        &NodeReward::pointsOfCall {
+                            node: who,
+                            epoch: e,
+                        },
+                    )
                     .await?;
                 let claim = chain
                     .conn
-                    .view(reward, &NodeReward::claimableCall { node: who, epoch: e })
+                    .view(
+                        reward,
+                        &NodeReward::claimableCall {
+                            node: who,
+                            epoch: e,
+                        },
+                    )
                     .await?;
                 text.push_str(&format!(
                     "  {who}: {points} points, claimable {}{}{}\n",
@@ -142,7 +160,10 @@ pub(crate) async fn run(ctx: &Ctx, cmd: EpochCmd) -> Result<Output, CliError> {
                         "bounty": f.bounty.to_string(), "tx": tx_json(&r)});
                 }
                 None => {
-                    text = format!("epoch {e} was already finalized; nothing changed\n{}", tx_line(&r));
+                    text = format!(
+                        "epoch {e} was already finalized; nothing changed\n{}",
+                        tx_line(&r)
+                    );
                     json = json!({"epoch": e, "already": true, "tx": tx_json(&r)});
                 }
             }

@@ -49,7 +49,8 @@ pub(crate) async fn deposit(ctx: &Ctx, args: DepositArgs) -> Result<Output, CliE
             },
         )
         .await?;
-    let (available, locked) = escrow(&chain.conn, chain.suite.payment, chain.conn.address()).await?;
+    let (available, locked) =
+        escrow(&chain.conn, chain.suite.payment, chain.conn.address()).await?;
     let mut text = String::new();
     if let Some(a) = &approval {
         text.push_str(&format!("approved SessionPayment: {}\n", tx_line(a)));

@@ -74,9 +74,14 @@ pub(crate) fn name_of<E: ValueEnum>(code: u8, all: &[E], to_code: impl Fn(&E) ->
         .unwrap_or_else(|| format!("unknown ({code})"))
 }
 
-/// The class name of a code.
+/// The class name of a code, capitalised as the protocol writes it (`Light`).
 pub(crate) fn class_name(code: u8) -> String {
-    name_of(code, Class::value_variants(), |c| *c as u8)
+    let name = name_of(code, Class::value_variants(), |c| *c as u8);
+    let mut chars = name.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => name,
+    }
 }
 
 /// The tier name of a code.

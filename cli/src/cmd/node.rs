@@ -104,7 +104,7 @@ pub(crate) async fn run(ctx: &Ctx, cmd: NodeCmd) -> Result<Output, CliError> {
         }
         NodeCmd::Models { models } => {
             let chain = ctx.signing().await?;
-                        let r = chain
+            let r = chain
                 .send(
                     chain.suite.node_pool,
                     &NodePool::setModelsCall {
@@ -188,7 +188,10 @@ async fn show(ctx: &Ctx, address: Option<Address>) -> Result<Output, CliError> {
     let n = node(&chain, who).await?;
     let models = chain
         .conn
-        .view(chain.suite.node_pool, &NodePool::nodeModelsCall { node: who })
+        .view(
+            chain.suite.node_pool,
+            &NodePool::nodeModelsCall { node: who },
+        )
         .await?;
     let rep = chain
         .conn

@@ -45,8 +45,14 @@ pub(crate) async fn run(ctx: &Ctx, cmd: QuotaCmd) -> Result<Output, CliError> {
             let user = chain.who(address, ctx.has_wallet())?;
             let q = chain.suite.quota;
             let tier = chain.conn.view(q, &StakeQuota::tierOfCall { user }).await?;
-            let period = chain.conn.view(q, &StakeQuota::currentPeriodCall {}).await?;
-            let auto = chain.conn.view(q, &StakeQuota::autoDeductCall { user }).await?;
+            let period = chain
+                .conn
+                .view(q, &StakeQuota::currentPeriodCall {})
+                .await?;
+            let auto = chain
+                .conn
+                .view(q, &StakeQuota::autoDeductCall { user })
+                .await?;
             let classes: Vec<u8> = match class {
                 Some(c) => vec![c as u8],
                 None => vec![0, 1, 2],

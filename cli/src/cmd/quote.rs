@@ -67,7 +67,10 @@ pub(crate) async fn run(ctx: &Ctx, args: QuoteArgs) -> Result<Output, CliError> 
     if let Some(model) = args.model {
         let m = chain
             .conn
-            .view(chain.suite.node_pool, &NodePool::modelCall { modelId: model })
+            .view(
+                chain.suite.node_pool,
+                &NodePool::modelCall { modelId: model },
+            )
             .await?;
         if !m._2 {
             return Err(CliError::Failed(format!("model {model} is not enabled")));

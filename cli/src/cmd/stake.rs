@@ -34,7 +34,9 @@ pub(crate) struct UnstakeArgs {
 /// Runs `cor stake`.
 pub(crate) async fn stake(ctx: &Ctx, args: StakeArgs) -> Result<Output, CliError> {
     let chain = ctx.signing().await?;
-    let approval = chain.ensure_allowance(chain.suite.quota, args.amount).await?;
+    let approval = chain
+        .ensure_allowance(chain.suite.quota, args.amount)
+        .await?;
     let r = chain
         .send(
             chain.suite.quota,
@@ -87,7 +89,10 @@ pub(crate) async fn unstake(ctx: &Ctx, args: UnstakeArgs) -> Result<Output, CliE
     }
     let amount = args.amount.unwrap_or_default();
     let r = chain
-        .send(chain.suite.quota, &StakeQuota::requestUnstakeCall { amount })
+        .send(
+            chain.suite.quota,
+            &StakeQuota::requestUnstakeCall { amount },
+        )
         .await?;
     let s = chain
         .conn

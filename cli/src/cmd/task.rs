@@ -267,7 +267,10 @@ struct Round {
 async fn round(chain: &Chain, id: U256) -> Result<Round, CliError> {
     let t = chain
         .conn
-        .view(chain.suite.commit_reveal, &CommitReveal::taskCall { taskId: id })
+        .view(
+            chain.suite.commit_reveal,
+            &CommitReveal::taskCall { taskId: id },
+        )
         .await?;
     let mut seats = Vec::new();
     for index in 0..t._1 {
@@ -329,7 +332,10 @@ async fn show(ctx: &Ctx, id: U256) -> Result<Output, CliError> {
     let chain = ctx.reading().await?;
     let t = chain
         .conn
-        .view(chain.suite.session_queue, &SessionQueue::taskCall { taskId: id })
+        .view(
+            chain.suite.session_queue,
+            &SessionQueue::taskCall { taskId: id },
+        )
         .await?;
     let r = round(&chain, id).await?;
     let submitted = submitted_event(&chain, id).await;
@@ -470,9 +476,8 @@ async fn wait(ctx: &Ctx, a: WaitArgs) -> Result<Output, CliError> {
     }
     let text = match &a.out {
         Some(path) => {
-            std::fs::write(path, &bytes).map_err(|e| {
-                CliError::Failed(format!("cannot write {}: {e}", path.display()))
-            })?;
+            std::fs::write(path, &bytes)
+                .map_err(|e| CliError::Failed(format!("cannot write {}: {e}", path.display())))?;
             format!(
                 "task {} resolved; output ({} bytes, hash {hash} checked) written to {}",
                 a.id,
@@ -501,11 +506,17 @@ async fn commit(ctx: &Ctx, a: CommitArgs) -> Result<Output, CliError> {
         (_, Some(file)) => std::fs::read(file).map_err(|e| {
             CliError::Config(format!("cannot read --output-file {}: {e}", file.display()))
         })?,
-        _ => return Err(CliError::Config("give --output or --output-file".to_owned())),
+        _ => {
+            return Err(CliError::Config(
+                "give --output or --output-file".to_owned(),
+            ))
+        }
     };
     let chain = ctx.signing().await?;
     let miner = chain.conn.address();
-    let salt = a.salt.unwrap_or_else(|| B256::from(rand::random::<[u8; 32]>()));
+    let salt = a
+        .salt
+        .unwrap_or_else(|| B256::from(rand::random::<[u8; 32]>()));
     let output_hash = keccak256(&bytes);
     let fingerprint = cor_consensus::fingerprint(&String::from_utf8_lossy(&bytes));
     let commitment =

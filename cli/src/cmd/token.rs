@@ -57,7 +57,10 @@ pub(crate) async fn run(ctx: &Ctx, cmd: TokenCmd) -> Result<Output, CliError> {
                 .conn
                 .view(token, &CorToken::balanceOfCall { account: who })
                 .await?;
-            let supply = chain.conn.view(token, &CorToken::totalSupplyCall {}).await?;
+            let supply = chain
+                .conn
+                .view(token, &CorToken::totalSupplyCall {})
+                .await?;
             let cap = chain.conn.view(token, &CorToken::capCall {}).await?;
             Ok(Output::new(
                 format!(
