@@ -374,6 +374,74 @@ fn a_user_and_three_miners_run_a_task_end_to_end_with_the_cli_alone() {
         "{err}"
     );
 
+    // A second task whose miners serve the output over HTTP: `wait` fetches and checks
+    // it, and refuses bytes that do not hash to the result (exit code 3).
+    let server = common::serve(vec!["Paris", "Lyon"]);
+    let output_url = format!("{server}/outputs/paris");
+    let second = net.json(
+        &as_user(&[
+            "task",
+            "submit",
+            "--session",
+            "1",
+            "--prompt",
+            "And of Italy?",
+        ])
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>(),
+    );
+    let task2 = as_str(&second["task"]);
+    let seats2: Vec<String> = second["miners"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| index_of(&as_str(m)))
+        .collect();
+    for seat in &seats2 {
+        net.ok(&[
+            "task",
+            "commit",
+            &task2,
+            "--output",
+            "Paris",
+            "--store",
+            &store,
+            "--dev-account",
+            seat,
+        ]);
+    }
+    for seat in &seats2 {
+        net.ok(&[
+            "task",
+            "reveal",
+            &task2,
+            "--uri",
+            &output_url,
+            "--store",
+            &store,
+            "--dev-account",
+            seat,
+        ]);
+    }
+    let out = net.ok(&[
+        "task",
+        "wait",
+        &task2,
+        "--finalize",
+        "--interval",
+        "0.2",
+        "--dev-account",
+        "4",
+    ]);
+    assert_eq!(out.trim_end(), "Paris");
+    let err = net.fails(3, &["task", "wait", &task2]);
+    assert!(
+        err.contains(&format!("the output at {output_url} hashes to")),
+        "{err}"
+    );
+    assert!(err.contains("do not trust it"), "{err}");
+
     // Miners claim their task payments.
     let balance = net.json(&["balance", &miners[0]]);
     assert_ne!(as_str(&balance["claimable"]), "0");
