@@ -505,6 +505,25 @@ fn a_user_and_three_miners_run_a_task_end_to_end_with_the_cli_alone() {
         err.contains("quota exhausted for bucket Light x3: needs 3 units, 0 left this period"),
         "{err}"
     );
+    // Opting in to overage from the stake lets the same task through.
+    let out = run_user(&["quota", "auto-deduct", "--max", "5"]);
+    assert!(
+        out.contains("overage from stake: on, up to 5 COR per period"),
+        "{out}"
+    );
+    let quota = net.json(&["quota", "show", &user, "--class", "light", "-n", "3"]);
+    assert_eq!(quota["auto_deduct"]["enabled"], true);
+    let out = run_user(&[
+        "task",
+        "submit",
+        "--session",
+        &quota_session,
+        "--prompt",
+        "hi",
+    ]);
+    assert!(out.contains("submitted to session"), "{out}");
+    let quota = net.json(&["quota", "show", &user, "--class", "light", "-n", "3"]);
+    assert_ne!(quota["auto_deduct"]["charged"], "0");
     let out = run_user(&["unstake", "100"]);
     assert!(out.contains("unstaking 100 COR"), "{out}");
     let err = fail_user(1, &["unstake", "--withdraw"]);
@@ -526,6 +545,35 @@ fn a_user_and_three_miners_run_a_task_end_to_end_with_the_cli_alone() {
         out.contains("NodeReward.finalize_bounty will be 2 COR from"),
         "{out}"
     );
+    let shown = net.json(&["params", "show", "node-reward"]);
+    assert_eq!(
+        shown["NodeReward"]["params"][1]["pending"]["value"],
+        "2000000000000000000"
+    );
+    let out = net.ok(&[
+        "params",
+        "cancel",
+        "node-reward",
+        "finalize_bounty",
+        "--dev-account",
+        "0",
+    ]);
+    assert!(
+        out.contains("cancelled the scheduled change of NodeReward.finalize_bounty"),
+        "{out}"
+    );
+    let err = net.fails(
+        1,
+        &[
+            "params",
+            "cancel",
+            "node-reward",
+            "finalize_bounty",
+            "--dev-account",
+            "0",
+        ],
+    );
+    assert!(err.contains("has no scheduled change"), "{err}");
     let err = net.fails(
         1,
         &[
@@ -568,6 +616,20 @@ fn a_user_and_three_miners_run_a_task_end_to_end_with_the_cli_alone() {
         err.contains("split_miners_bps = \"lots\": expected a whole number"),
         "{err}"
     );
+
+    // Transfers, and a node changing its models.
+    let out = run_user(&["token", "transfer", &dev_address(4), "1.5"]);
+    assert!(
+        out.starts_with(&format!("sent 1.5 COR to {}", dev_address(4))),
+        "{out}"
+    );
+    let out = net.ok(&["token", "balance", &dev_address(4)]);
+    // Account 4 also holds the 1 COR bounty it earned closing epoch 0.
+    assert!(out.contains("holds 2.5 COR"), "{out}");
+    let out = net.ok(&["node", "models", "1,2", "--dev-account", "1"]);
+    assert!(out.contains("now serving models [1, 2]"), "{out}");
+    let err = net.fails(1, &["node", "models", "7", "--dev-account", "1"]);
+    assert!(err.contains("model 7 is not enabled"), "{err}");
 
     // A node leaves: no withdrawal before the unbonding period.
     let out = net.ok(&["node", "exit", "--dev-account", "3"]);
