@@ -160,16 +160,21 @@ impl Ctx {
         self.chain_from(conn).await
     }
 
-    /// Prints a command's output in the chosen form.
+    /// Prints a command's output in the chosen form. A closed pipe (`cor ... | head`)
+    /// is not the command's failure, so write errors are ignored.
     pub(crate) fn print(&self, output: &Output) {
-        if self.settings.json {
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&output.json).unwrap_or_default()
-            );
-        } else if !output.text.is_empty() {
-            println!("{}", output.text.trim_end());
+        use std::io::Write;
+        let text = if self.settings.json {
+            serde_json::to_string_pretty(&output.json).unwrap_or_default()
+        } else {
+            output.text.trim_end().to_owned()
+        };
+        if text.is_empty() {
+            return;
         }
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{text}");
+        let _ = out.flush();
     }
 }
 
