@@ -259,7 +259,7 @@ impl GgmlType {
     /// blocks or the size overflows.
     pub fn data_len(self, elements: u64) -> Option<u64> {
         let per = self.block_elements() as u64;
-        if elements % per != 0 {
+        if !elements.is_multiple_of(per) {
             return None;
         }
         (elements / per).checked_mul(self.block_bytes() as u64)
@@ -730,9 +730,8 @@ impl<R: Read> Reader<'_, R> {
         if n > MAX_STRING_LEN {
             return Err(GgufError::Corrupt(format!("string of {n} bytes")));
         }
-        let mut buf = vec![0u8; 0];
         self.need(n, "string")?;
-        buf.resize(n as usize, 0);
+        let mut buf = vec![0u8; n as usize];
         self.bytes(&mut buf)?;
         Ok(String::from_utf8(buf)
             .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
@@ -1099,8 +1098,10 @@ mod tests {
         assert_eq!(v[32], 0.5 * 2.0 * ((3 + 16) as f32 - 32.0)); // scale 2
         assert_eq!(v[64], 0.5 * 3.0 * ((2 + 32) as f32 - 32.0)); // scale 4
         assert_eq!(v[96], 0.5 * 4.0 * ((4 + 48) as f32 - 32.0)); // scale 6
-        assert_eq!(v[16], 0.5 * -1.0 * -32.0); // l = 16 uses scale 1, q = 0
-                                               // Second half: everything zero except the scales (all zero) -> zeros.
+
+        // l = 16 uses scale 1 (-1) and q = 0 - 32.
+        assert_eq!(v[16], -0.5 * -32.0);
+        // Second half: everything zero except the scales (all zero) -> zeros.
         assert!(v[128..].iter().all(|&x| x == 0.0));
     }
 }
