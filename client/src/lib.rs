@@ -7,7 +7,8 @@
 //!   nonce and decodes reverts ([`revert`]) into the contracts' typed errors;
 //! - [`programs`], [`params`], [`deployment`], [`deploy`]: deploying the suite on any
 //!   Arbitrum chain (resumable, verifiable) and the `deployments/<chain-id>.json` record
-//!   the other tools read addresses from.
+//!   the other tools read addresses from;
+//! - [`submit`]: how daemons send (retry policy, fee bumps).
 
 pub mod connection;
 pub mod deploy;
@@ -15,6 +16,7 @@ pub mod deployment;
 pub mod params;
 pub mod programs;
 pub mod revert;
+pub mod submit;
 pub mod wallet;
 
 pub use connection::{ClientError, Connection};

@@ -8,9 +8,9 @@ use std::sync::atomic::Ordering;
 use alloy_primitives::U256;
 use alloy_sol_types::{SolCall, SolEvent};
 use cor_abi::NodeReward;
-use cor_client::{ClientError, Suite};
+use cor_client::{submit::Submitter, ClientError, Suite};
 
-use crate::{metrics::Metrics, submit::Submitter};
+use crate::metrics::Metrics;
 
 /// An epoch this keeper finalized.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -53,11 +53,11 @@ pub async fn close_epochs(
             continue;
         }
         let call = NodeReward::finalizeEpochCall { epoch: next };
-        let receipt = match submitter
-            .send(suite.reward, call.abi_encode().into(), metrics)
-            .await
-        {
-            Ok(receipt) => receipt,
+        let receipt = match submitter.send(suite.reward, call.abi_encode().into()).await {
+            Ok(receipt) => {
+                metrics.record_tx(receipt.gas_used, receipt.effective_gas_price);
+                receipt
+            }
             // Another keeper closed it between our read and our simulation.
             Err(ClientError::Reverted(r)) if r.is("EpochOutOfOrder") => continue,
             Err(e) => return Err(e),

@@ -5,13 +5,12 @@
 //! heartbeats for the nodes it is told to. Every transaction is simulated before it is
 //! sent and every action is checked against the chain first, so several keepers, or a
 //! keeper restarted at any point, cause no double effect and no failed transactions.
-//! Transient RPC errors are retried with backoff ([`submit::RetryPolicy`]); a round that
+//! Transient RPC errors are retried with backoff ([`cor_client::submit::RetryPolicy`]); a round that
 //! fails is retried the next round.
 
 pub mod config;
 pub mod epoch;
 pub mod metrics;
-pub mod submit;
 pub mod tasks;
 
 use std::{future::Future, sync::atomic::Ordering, sync::Arc};
@@ -20,12 +19,11 @@ use alloy::providers::Provider;
 use alloy_sol_types::SolCall;
 use cor_abi::NodePool;
 use cor_client::{
-    deployment::DeploymentFileError, ClientError, Connection, Deployment, Program, Suite,
+    deployment::DeploymentFileError, submit::Submitter, ClientError, Connection, Deployment,
+    Program, Suite,
 };
 
-use crate::{
-    config::KeeperConfig, epoch::ClosedEpoch, metrics::Metrics, submit::Submitter, tasks::TaskBook,
-};
+use crate::{config::KeeperConfig, epoch::ClosedEpoch, metrics::Metrics, tasks::TaskBook};
 
 /// Why the keeper could not start or a round failed.
 #[derive(Debug, thiserror::Error)]
@@ -278,12 +276,13 @@ async fn send_heartbeat(
     if live {
         return Ok(false);
     }
-    node.send(
-        suite.node_pool,
-        NodePool::heartbeatCall {}.abi_encode().into(),
-        metrics,
-    )
-    .await?;
+    let receipt = node
+        .send(
+            suite.node_pool,
+            NodePool::heartbeatCall {}.abi_encode().into(),
+        )
+        .await?;
+    metrics.record_tx(receipt.gas_used, receipt.effective_gas_price);
     tracing::info!(node = %conn.address(), epoch, "heartbeat sent");
     Ok(true)
 }

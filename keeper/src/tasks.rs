@@ -9,9 +9,9 @@ use alloy::{providers::Provider, rpc::types::Filter};
 use alloy_primitives::U256;
 use alloy_sol_types::{SolCall, SolEvent};
 use cor_abi::{CommitReveal, SessionQueue};
-use cor_client::{ClientError, Suite};
+use cor_client::{submit::Submitter, ClientError, Suite};
 
-use crate::{metrics::Metrics, submit::Submitter};
+use crate::metrics::Metrics;
 
 /// Blocks per `eth_getLogs` request.
 const LOG_CHUNK: u64 = 5_000;
@@ -152,8 +152,9 @@ impl TaskBook {
                 continue;
             }
             let receipt = submitter
-                .send(suite.commit_reveal, call.abi_encode().into(), metrics)
+                .send(suite.commit_reveal, call.abi_encode().into())
                 .await?;
+            metrics.record_tx(receipt.gas_used, receipt.effective_gas_price);
             for log in receipt.inner.logs() {
                 if log.topics().first() == Some(&CommitReveal::TaskFinalized::SIGNATURE_HASH) {
                     if let Ok(e) = CommitReveal::TaskFinalized::decode_log_data(log.data()) {

@@ -1,14 +1,12 @@
-//! Sending the keeper's transactions: simulated first (a revert never reaches the
-//! chain), retried on transient RPC errors with exponential backoff, and replaced with
-//! a higher fee when a receipt does not come.
+//! Sending a daemon's transactions (keeper, miner): simulated first (a revert never
+//! reaches the chain), retried on transient RPC errors with exponential backoff, and
+//! replaced with a higher fee when a receipt does not come.
 
 use std::time::Duration;
 
+use crate::{connection::ReceiptPolicy, ClientError, Connection};
 use alloy::rpc::types::TransactionReceipt;
 use alloy_primitives::{Address, Bytes, U256};
-use cor_client::{connection::ReceiptPolicy, ClientError, Connection};
-
-use crate::metrics::Metrics;
 
 /// Which failures are tried again, how often and how long apart.
 #[derive(Clone, Copy, Debug)]
@@ -58,7 +56,7 @@ impl RetryPolicy {
     }
 }
 
-/// Sends transactions for the keeper.
+/// Sends transactions for a daemon.
 #[derive(Clone, Debug)]
 pub struct Submitter {
     conn: Connection,
@@ -86,17 +84,12 @@ impl Submitter {
     }
 
     /// Simulates, signs, sends and waits; bumps the fee up to `max_bumps` times when no
-    /// receipt comes; records gas and fee in `metrics`.
+    /// receipt comes. The receipt is of whichever version was mined.
     ///
     /// # Errors
     /// [`ClientError::Reverted`] from the simulation (nothing sent), or the last
     /// transient error once retries are exhausted.
-    pub async fn send(
-        &self,
-        to: Address,
-        data: Bytes,
-        metrics: &Metrics,
-    ) -> Result<TransactionReceipt, ClientError> {
+    pub async fn send(&self, to: Address, data: Bytes) -> Result<TransactionReceipt, ClientError> {
         let signed = self
             .retry
             .run(|| self.conn.sign(to, data.clone(), U256::ZERO))
@@ -106,21 +99,18 @@ impl Submitter {
         let mut sent = Vec::new();
         loop {
             if let Err(e) = self.retry.run(|| self.conn.broadcast(&current)).await {
-                match self.mined_earlier(&sent, metrics).await {
+                match self.mined_earlier(&sent).await {
                     Some(receipt) => return Ok(receipt),
                     None => return Err(e),
                 }
             }
             sent.push(current.hash);
             match self.conn.wait(current.hash).await {
-                Ok(receipt) => {
-                    metrics.record_tx(receipt.gas_used, receipt.effective_gas_price);
-                    return Ok(receipt);
-                }
+                Ok(receipt) => return Ok(receipt),
                 Err(ClientError::NoReceipt { hash, waited })
                     if sent.len() <= self.max_bumps as usize =>
                 {
-                    if let Some(receipt) = self.mined_earlier(&sent, metrics).await {
+                    if let Some(receipt) = self.mined_earlier(&sent).await {
                         return Ok(receipt);
                     }
                     tracing::warn!(%hash, ?waited, "no receipt yet, bumping the fee");
@@ -132,14 +122,9 @@ impl Submitter {
     }
 
     /// The receipt of whichever earlier version of a bumped transaction was mined.
-    async fn mined_earlier(
-        &self,
-        sent: &[alloy_primitives::B256],
-        metrics: &Metrics,
-    ) -> Option<TransactionReceipt> {
+    async fn mined_earlier(&self, sent: &[alloy_primitives::B256]) -> Option<TransactionReceipt> {
         for hash in sent {
             if let Ok(Some(receipt)) = self.conn.receipt(*hash).await {
-                metrics.record_tx(receipt.gas_used, receipt.effective_gas_price);
                 return Some(receipt);
             }
         }
