@@ -303,13 +303,4 @@ impl Ctx {
     }
 }
 
-/// Every event of type `E` in a receipt.
-pub(crate) fn events<E: alloy_sol_types::SolEvent>(receipt: &TransactionReceipt) -> Vec<E> {
-    receipt
-        .inner
-        .logs()
-        .iter()
-        .filter(|log| log.topics().first() == Some(&E::SIGNATURE_HASH))
-        .filter_map(|log| E::decode_log_data(log.data()).ok())
-        .collect()
-}
+pub(crate) use cor_client::events;

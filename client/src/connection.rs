@@ -461,3 +461,15 @@ impl Connection {
         *self.next_nonce.lock().await = None;
     }
 }
+
+/// Every event of type `E` in a receipt, in log order (matched by signature, from any
+/// emitter).
+pub fn events<E: alloy_sol_types::SolEvent>(receipt: &TransactionReceipt) -> Vec<E> {
+    receipt
+        .inner
+        .logs()
+        .iter()
+        .filter(|log| log.topics().first() == Some(&E::SIGNATURE_HASH))
+        .filter_map(|log| E::decode_log_data(log.data()).ok())
+        .collect()
+}

@@ -19,6 +19,6 @@ pub mod revert;
 pub mod submit;
 pub mod wallet;
 
-pub use connection::{ClientError, Connection};
+pub use connection::{events, ClientError, Connection};
 pub use deployment::{Deployment, Suite};
 pub use programs::{Program, Programs};

@@ -124,7 +124,8 @@ async fn epoch_rows(net: &Network) -> Vec<(String, Measured)> {
                     .iter()
                     .find(|c| c.address() == seats[0])
                     .expect("assigned node");
-                answer_as(net, node, task, &answer).await;
+                net.commit_as(node, task, &answer).await.expect("commit");
+                net.reveal_as(node, task, &answer).await.expect("reveal");
             }
         }
         net.finalize(task).await.expect("finalize");
@@ -157,31 +158,6 @@ async fn epoch_rows(net: &Network) -> Vec<(String, Measured)> {
         ));
     }
     rows
-}
-
-async fn answer_as(net: &Network, node: &Connection, task: U256, answer: &Answer) {
-    node.send(
-        net.suite.commit_reveal,
-        &cor_abi::CommitReveal::commitCall {
-            taskId: task,
-            commitment: answer.commitment(task, node.address()),
-        },
-    )
-    .await
-    .expect("commit");
-    node.send(
-        net.suite.commit_reveal,
-        &cor_abi::CommitReveal::revealCall {
-            taskId: task,
-            outputHash: answer.output_hash,
-            fingerprint: answer.fingerprint,
-            score: answer.score,
-            outputUri: answer.uri.clone().into_bytes().into(),
-            salt: answer.salt,
-        },
-    )
-    .await
-    .expect("reveal");
 }
 
 /// A new account with gas money and the minimum stake, registered for the test model.

@@ -4,7 +4,6 @@ use std::{collections::HashMap, path::PathBuf};
 
 use alloy::{providers::Provider, rpc::types::TransactionReceipt};
 use alloy_primitives::{Address, B256, U256};
-use alloy_sol_types::SolEvent;
 use cor_abi::{
     CommitReveal, CorToken, NodePool, NodeReward, SessionPayment, SessionPaymentTable,
     SessionQueue, StakeQuota,
@@ -78,16 +77,7 @@ impl Drop for Network {
     }
 }
 
-/// Every event of type `E` in a receipt.
-pub fn events<E: SolEvent>(receipt: &TransactionReceipt) -> Vec<E> {
-    receipt
-        .inner
-        .logs()
-        .iter()
-        .filter(|log| log.topics().first() == Some(&E::SIGNATURE_HASH))
-        .filter_map(|log| E::decode_log_data(log.data()).ok())
-        .collect()
-}
+pub use cor_client::events;
 
 fn programs() -> Programs {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
@@ -318,15 +308,25 @@ impl Network {
         miner: Address,
         answer: &Answer,
     ) -> Result<TransactionReceipt, ClientError> {
-        self.miner(miner)
-            .send(
-                self.suite.commit_reveal,
-                &CommitReveal::commitCall {
-                    taskId: task,
-                    commitment: answer.commitment(task, miner),
-                },
-            )
-            .await
+        self.commit_as(self.miner(miner), task, answer).await
+    }
+
+    /// The miner signing with `conn` commits `answer` for `task`.
+    pub async fn commit_as(
+        &self,
+        conn: &Connection,
+        task: U256,
+        answer: &Answer,
+    ) -> Result<TransactionReceipt, ClientError> {
+        let commitment = answer.commitment(task, conn.address());
+        conn.send(
+            self.suite.commit_reveal,
+            &CommitReveal::commitCall {
+                taskId: task,
+                commitment,
+            },
+        )
+        .await
     }
 
     /// `miner` reveals `answer` for `task`.
@@ -336,19 +336,28 @@ impl Network {
         miner: Address,
         answer: &Answer,
     ) -> Result<TransactionReceipt, ClientError> {
-        self.miner(miner)
-            .send(
-                self.suite.commit_reveal,
-                &CommitReveal::revealCall {
-                    taskId: task,
-                    outputHash: answer.output_hash,
-                    fingerprint: answer.fingerprint,
-                    score: answer.score,
-                    outputUri: answer.uri.clone().into_bytes().into(),
-                    salt: answer.salt,
-                },
-            )
-            .await
+        self.reveal_as(self.miner(miner), task, answer).await
+    }
+
+    /// The miner signing with `conn` reveals `answer` for `task`.
+    pub async fn reveal_as(
+        &self,
+        conn: &Connection,
+        task: U256,
+        answer: &Answer,
+    ) -> Result<TransactionReceipt, ClientError> {
+        conn.send(
+            self.suite.commit_reveal,
+            &CommitReveal::revealCall {
+                taskId: task,
+                outputHash: answer.output_hash,
+                fingerprint: answer.fingerprint,
+                score: answer.score,
+                outputUri: answer.uri.clone().into_bytes().into(),
+                salt: answer.salt,
+            },
+        )
+        .await
     }
 
     /// Anyone (the owner here) finalizes `task`.
