@@ -8,7 +8,6 @@ mod cmd;
 mod config;
 mod context;
 mod error;
-mod uri;
 
 use std::process::ExitCode;
 

@@ -8,9 +8,12 @@
 //! - [`programs`], [`params`], [`deployment`], [`deploy`]: deploying the suite on any
 //!   Arbitrum chain (resumable, verifiable) and the `deployments/<chain-id>.json` record
 //!   the other tools read addresses from;
-//! - [`submit`]: how daemons send (retry policy, fee bumps).
+//! - [`submit`]: how daemons send (retry policy, fee bumps);
+//! - [`content`]: task inputs and outputs behind `data:` and `http(s)://` URIs, fetched
+//!   with a size limit and checked against their hash.
 
 pub mod connection;
+pub mod content;
 pub mod deploy;
 pub mod deployment;
 pub mod params;

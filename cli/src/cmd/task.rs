@@ -19,8 +19,12 @@ use crate::{
     cmd::session::Meta,
     context::{events, tx_json, tx_line, Chain, Ctx, Output},
     error::{task_status, time, CliError},
-    uri,
 };
+use cor_client::content;
+
+/// The most bytes `task submit --input-uri` and `task wait` read from a URI (outputs are
+/// text; a larger answer is refused rather than held in memory).
+const MAX_FETCH_BYTES: usize = 16 * 1024 * 1024;
 
 /// `cor task` subcommands.
 #[derive(Debug, Subcommand)]
@@ -183,17 +187,22 @@ pub(crate) async fn run(ctx: &Ctx, cmd: TaskCmd) -> Result<Output, CliError> {
 
 async fn submit(ctx: &Ctx, a: SubmitArgs) -> Result<Output, CliError> {
     let (input_uri, input_hash) = match (&a.prompt, &a.input_file, &a.input_uri) {
-        (Some(text), _, _) => (uri::data_uri(text.as_bytes()), keccak256(text.as_bytes())),
+        (Some(text), _, _) => (
+            content::data_uri(text.as_bytes()),
+            keccak256(text.as_bytes()),
+        ),
         (_, Some(file), _) => {
             let bytes = std::fs::read(file).map_err(|e| {
                 CliError::Config(format!("cannot read --input-file {}: {e}", file.display()))
             })?;
-            (uri::data_uri(&bytes), keccak256(&bytes))
+            (content::data_uri(&bytes), keccak256(&bytes))
         }
         (_, _, Some(u)) => match a.input_hash {
             Some(h) => (u.clone(), h),
             None => {
-                let bytes = uri::fetch(u).await.map_err(CliError::Failed)?;
+                let bytes = content::fetch(u, MAX_FETCH_BYTES)
+                    .await
+                    .map_err(|e| CliError::Failed(e.to_string()))?;
                 (u.clone(), keccak256(&bytes))
             }
         },
@@ -467,7 +476,9 @@ async fn wait(ctx: &Ctx, a: WaitArgs) -> Result<Output, CliError> {
             a.id
         )));
     };
-    let bytes = uri::fetch(&uri).await.map_err(CliError::Failed)?;
+    let bytes = content::fetch(&uri, MAX_FETCH_BYTES)
+        .await
+        .map_err(|e| CliError::Failed(e.to_string()))?;
     let got = keccak256(&bytes);
     if got != hash {
         return Err(CliError::Mismatch(format!(
@@ -528,7 +539,7 @@ async fn commit(ctx: &Ctx, a: CommitArgs) -> Result<Output, CliError> {
         fingerprint,
         score: a.score,
         salt,
-        uri: a.uri.clone().unwrap_or_else(|| uri::data_uri(&bytes)),
+        uri: a.uri.clone().unwrap_or_else(|| content::data_uri(&bytes)),
         commitment,
     };
     // The salt is kept before the commitment is sent: a crash in between loses nothing.
