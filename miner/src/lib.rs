@@ -9,10 +9,13 @@
 //!   from a seed (for tests and `--model tiny`), and Gemma 3 270M fetched from PyPI and
 //!   converted from GGUF to safetensors.
 //! - [`digest`]: the output hash and SimHash fingerprint the miner commits to.
+//! - [`store`]: the durable record of every task's answer, salt and progress, written
+//!   before the commit is sent (the chain half builds on it).
 
 pub mod digest;
 pub mod inference;
 pub mod models;
+pub mod store;
 
 pub use digest::{output_hash, Digest};
 pub use inference::{Dtype, Engine, Generation, InferenceError, ModelKind, ModelSpec};
