@@ -1,6 +1,8 @@
-//! Where task inputs and outputs live: `data:` URIs (small payloads carried on chain)
-//! and `http(s)://` URLs (a miner serving outputs by content hash). Used by the CLI
-//! (`task submit`, `task wait`) and the miner (fetching inputs).
+//! Where task inputs and outputs live: `data:` URIs (small payloads carried on chain),
+//! `http(s)://` URLs (a miner serving outputs by content hash), and `cor:<hash>`: the
+//! content with that keccak-256, from any node that serves it at `/outputs/<hash>` (an
+//! earlier task's output as the input of the next, without copying it on chain). Used by
+//! the CLI (`task submit`, `task wait`) and the miner (fetching inputs).
 
 use std::time::Duration;
 
@@ -13,9 +15,17 @@ pub enum FetchError {
     /// A `data:` URI that does not decode.
     #[error("{0}")]
     BadDataUri(String),
-    /// A scheme other than `data:`, `http://`, `https://`.
-    #[error("cannot fetch {0:?}: only data:, http:// and https:// URIs are supported")]
+    /// A scheme other than `data:`, `http://`, `https://`, `cor:`.
+    #[error("cannot fetch {0:?}: only data:, http://, https:// and cor:<hash> URIs are supported")]
     UnsupportedScheme(String),
+    /// A `cor:` URI whose content no peer served.
+    #[error("no peer serves {uri} (asked: {asked})")]
+    NoPeer {
+        /// The URI.
+        uri: String,
+        /// The peers asked, with what each answered.
+        asked: String,
+    },
     /// The HTTP request failed or answered with an error status.
     #[error("fetching {uri}: {reason}")]
     Http {
@@ -97,8 +107,23 @@ fn decode_data(uri: &str) -> Result<Vec<u8>, String> {
     Ok(out)
 }
 
+/// The `cor:` URI of the content whose keccak-256 is `hash`.
+pub fn hash_uri(hash: B256) -> String {
+    format!("cor:{hash}")
+}
+
+/// The hash a `cor:` URI names.
+///
+/// # Errors
+/// [`FetchError::UnsupportedScheme`] for another scheme or a malformed hash.
+pub fn parse_hash_uri(uri: &str) -> Result<B256, FetchError> {
+    uri.strip_prefix("cor:")
+        .and_then(|h| h.parse::<B256>().ok())
+        .ok_or_else(|| FetchError::UnsupportedScheme(uri.to_owned()))
+}
+
 /// Fetches the bytes behind `uri` (`data:`, `http://`, `https://`), at most `limit`
-/// bytes.
+/// bytes. `cor:` URIs need peers: see [`fetch_verified_from`].
 ///
 /// # Errors
 /// [`FetchError`].
@@ -138,6 +163,47 @@ pub async fn fetch_verified(
         });
     }
     Ok(bytes)
+}
+
+/// [`fetch_verified`], where a `cor:<hash>` URI is asked of each of `peers` (base URLs
+/// of nodes serving `/outputs/<hash>`) in turn until one serves bytes with that hash.
+///
+/// # Errors
+/// [`FetchError`]; [`FetchError::NoPeer`] when no peer had it.
+pub async fn fetch_verified_from(
+    uri: &str,
+    expected: B256,
+    limit: usize,
+    peers: &[String],
+) -> Result<Vec<u8>, FetchError> {
+    if !uri.starts_with("cor:") {
+        return fetch_verified(uri, expected, limit).await;
+    }
+    let hash = parse_hash_uri(uri)?;
+    if hash != expected {
+        return Err(FetchError::HashMismatch {
+            uri: uri.to_owned(),
+            expected,
+            actual: hash,
+        });
+    }
+    let mut asked = Vec::new();
+    for peer in peers {
+        let url = format!("{}/outputs/{hash}", peer.trim_end_matches('/'));
+        match fetch_verified(&url, expected, limit).await {
+            Ok(bytes) => return Ok(bytes),
+            Err(e @ FetchError::TooLarge { .. }) => return Err(e),
+            Err(e) => asked.push(format!("{peer}: {e}")),
+        }
+    }
+    Err(FetchError::NoPeer {
+        uri: uri.to_owned(),
+        asked: if asked.is_empty() {
+            "no peers configured".to_owned()
+        } else {
+            asked.join("; ")
+        },
+    })
 }
 
 async fn fetch_http(uri: &str, limit: usize) -> Result<Vec<u8>, FetchError> {
@@ -214,6 +280,20 @@ mod tests {
         ));
         assert!(fetch_verified(&uri, keccak256(b"Paris"), 10).await.is_ok());
         let err = fetch_verified(&uri, keccak256(b"Lyon"), 10)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, FetchError::HashMismatch { .. }), "{err}");
+        let hash_uri = hash_uri(keccak256(b"Paris"));
+        assert_eq!(parse_hash_uri(&hash_uri).unwrap(), keccak256(b"Paris"));
+        assert!(matches!(
+            fetch(&hash_uri, 10).await,
+            Err(FetchError::UnsupportedScheme(_))
+        ));
+        let err = fetch_verified_from(&hash_uri, keccak256(b"Paris"), 10, &[])
+            .await
+            .unwrap_err();
+        assert!(matches!(err, FetchError::NoPeer { .. }), "{err}");
+        let err = fetch_verified_from(&hash_uri, keccak256(b"Lyon"), 10, &[])
             .await
             .unwrap_err();
         assert!(matches!(err, FetchError::HashMismatch { .. }), "{err}");

@@ -8,16 +8,19 @@
 //! - [`programs`], [`params`], [`deployment`], [`deploy`]: deploying the suite on any
 //!   Arbitrum chain (resumable, verifiable) and the `deployments/<chain-id>.json` record
 //!   the other tools read addresses from;
-//! - [`submit`]: how daemons send (retry policy, fee bumps);
-//! - [`content`]: task inputs and outputs behind `data:` and `http(s)://` URIs, fetched
-//!   with a size limit and checked against their hash.
+//! - [`submit`]: how daemons send (retry policy, fee bumps); [`heartbeat`]: a node's
+//!   once-per-epoch liveness signal; [`prometheus`]: the `/metrics` text format;
+//! - [`content`]: task inputs and outputs behind `data:`, `http(s)://` and `cor:<hash>`
+//!   URIs, fetched with a size limit and checked against their hash.
 
 pub mod connection;
 pub mod content;
 pub mod deploy;
 pub mod deployment;
+pub mod heartbeat;
 pub mod params;
 pub mod programs;
+pub mod prometheus;
 pub mod revert;
 pub mod submit;
 pub mod wallet;

@@ -84,6 +84,43 @@ pub fn dev_account(index: u32) -> Result<PrivateKeySigner, WalletError> {
         .map_err(|_| WalletError::BadDevIndex(index))
 }
 
+/// Where a daemon's key comes from (a config file's `signer` key).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Signer {
+    /// An encrypted V3 keystore and the file holding its password.
+    Keystore {
+        /// The keystore.
+        path: PathBuf,
+        /// The password file.
+        password_file: PathBuf,
+    },
+    /// One of the dev node's prefunded accounts (dev chains only).
+    DevAccount(u32),
+    /// A raw hex private key (dev chains only).
+    PrivateKey(String),
+}
+
+impl Signer {
+    /// Loads the key.
+    ///
+    /// # Errors
+    /// [`WalletError`] naming the file or the problem.
+    pub fn load(&self) -> Result<PrivateKeySigner, WalletError> {
+        match self {
+            Signer::Keystore {
+                path,
+                password_file,
+            } => {
+                let password = read_password_file(password_file)?;
+                from_keystore(path, &password)
+            }
+            Signer::DevAccount(index) => dev_account(*index),
+            Signer::PrivateKey(key) => from_private_key(key),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use alloy_primitives::address;

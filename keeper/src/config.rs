@@ -6,6 +6,8 @@ use std::{net::SocketAddr, path::PathBuf, time::Duration};
 use alloy_primitives::U256;
 use serde::Deserialize;
 
+pub use cor_client::wallet::Signer;
+
 /// Why the configuration was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -33,23 +35,6 @@ pub enum ConfigError {
         /// What is wrong and what is expected.
         problem: String,
     },
-}
-
-/// Where the keeper's key comes from.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case", deny_unknown_fields)]
-pub enum Signer {
-    /// An encrypted V3 keystore and the file holding its password.
-    Keystore {
-        /// The keystore.
-        path: PathBuf,
-        /// The password file.
-        password_file: PathBuf,
-    },
-    /// One of the dev node's prefunded accounts (dev chains only).
-    DevAccount(u32),
-    /// A raw hex private key (dev chains only).
-    PrivateKey(String),
 }
 
 /// The keeper's settings as a file holds them; every key optional.
@@ -210,29 +195,6 @@ impl TryFrom<FileConfig> for KeeperConfig {
             metrics_addr: f.metrics_addr,
             heartbeat: f.heartbeat,
         })
-    }
-}
-
-impl Signer {
-    /// Loads the key.
-    ///
-    /// # Errors
-    /// The wallet's error, naming the file or the problem.
-    pub fn load(
-        &self,
-    ) -> Result<alloy::signers::local::PrivateKeySigner, cor_client::wallet::WalletError> {
-        use cor_client::wallet;
-        match self {
-            Signer::Keystore {
-                path,
-                password_file,
-            } => {
-                let password = wallet::read_password_file(password_file)?;
-                wallet::from_keystore(path, &password)
-            }
-            Signer::DevAccount(index) => wallet::dev_account(*index),
-            Signer::PrivateKey(key) => wallet::from_private_key(key),
-        }
     }
 }
 

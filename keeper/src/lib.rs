@@ -16,8 +16,6 @@ pub mod tasks;
 use std::{future::Future, sync::atomic::Ordering, sync::Arc};
 
 use alloy::providers::Provider;
-use alloy_sol_types::SolCall;
-use cor_abi::NodePool;
 use cor_client::{
     deployment::DeploymentFileError, submit::Submitter, ClientError, Connection, Deployment,
     Program, Suite,
@@ -259,30 +257,10 @@ async fn send_heartbeat(
     suite: &Suite,
     metrics: &Metrics,
 ) -> Result<bool, ClientError> {
-    let conn = node.connection();
-    let epoch = conn
-        .view(suite.node_pool, &NodePool::epochCall {})
-        .await?
-        ._0;
-    let live = conn
-        .view(
-            suite.node_pool,
-            &NodePool::isLiveCall {
-                node: conn.address(),
-                epoch,
-            },
-        )
-        .await?;
-    if live {
+    let Some((_, receipt)) = cor_client::heartbeat::send_if_due(node, suite.node_pool).await?
+    else {
         return Ok(false);
-    }
-    let receipt = node
-        .send(
-            suite.node_pool,
-            NodePool::heartbeatCall {}.abi_encode().into(),
-        )
-        .await?;
+    };
     metrics.record_tx(receipt.gas_used, receipt.effective_gas_price);
-    tracing::info!(node = %conn.address(), epoch, "heartbeat sent");
     Ok(true)
 }

@@ -7,6 +7,7 @@ use std::{
 };
 
 use alloy_primitives::U256;
+use cor_client::prometheus::{exposition, Metric};
 
 /// The keeper's counters. Amounts in wei are kept as `U256` (they overflow `u64` after
 /// ~18 COR or ETH).
@@ -52,63 +53,44 @@ impl Metrics {
         let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
         let bounty = self.bounty_wei.lock().map(|v| *v).unwrap_or_default();
         let spent = self.gas_spent_wei.lock().map(|v| *v).unwrap_or_default();
-        let rows: [(&str, &str, &str, String); 8] = [
-            (
+        exposition(&[
+            Metric::counter(
                 "cor_keeper_epochs_finalized_total",
-                "counter",
                 "Epochs this keeper finalized.",
-                get(&self.epochs_finalized).to_string(),
+                get(&self.epochs_finalized),
             ),
-            (
+            Metric::counter(
                 "cor_keeper_tasks_finalized_total",
-                "counter",
                 "Overdue tasks this keeper finalized.",
-                get(&self.tasks_finalized).to_string(),
+                get(&self.tasks_finalized),
             ),
-            (
+            Metric::counter(
                 "cor_keeper_transactions_total",
-                "counter",
                 "Transactions mined.",
-                get(&self.transactions).to_string(),
+                get(&self.transactions),
             ),
-            (
+            Metric::counter(
                 "cor_keeper_gas_used_total",
-                "counter",
                 "Gas used by mined transactions.",
-                get(&self.gas_used).to_string(),
+                get(&self.gas_used),
             ),
-            (
-                "cor_keeper_gas_spent_wei_total",
-                "counter",
-                "Fees paid, wei.",
-                spent.to_string(),
-            ),
-            (
+            Metric::counter("cor_keeper_gas_spent_wei_total", "Fees paid, wei.", spent),
+            Metric::counter(
                 "cor_keeper_bounty_wei_total",
-                "counter",
                 "finalizeEpoch bounties earned, COR wei.",
-                bounty.to_string(),
+                bounty,
             ),
-            (
+            Metric::counter(
                 "cor_keeper_errors_total",
-                "counter",
                 "Errors met (retried in later rounds).",
-                get(&self.errors).to_string(),
+                get(&self.errors),
             ),
-            (
+            Metric::gauge(
                 "cor_keeper_head_block",
-                "gauge",
                 "Last chain head seen.",
-                get(&self.head).to_string(),
+                get(&self.head),
             ),
-        ];
-        let mut out = String::new();
-        for (name, kind, help, value) in rows {
-            out.push_str(&format!(
-                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"
-            ));
-        }
-        out
+        ])
     }
 }
 

@@ -21,3 +21,44 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     std::fs::write(&tmp, bytes)?;
     std::fs::rename(&tmp, path)
 }
+
+/// Why a configured model could not be made ready.
+#[derive(Debug, thiserror::Error)]
+pub enum PrepareError {
+    /// Writing the tiny model failed.
+    #[error("tiny model: {0}")]
+    Tiny(#[from] tiny::TinyError),
+    /// Fetching or converting Gemma failed.
+    #[error("gemma3-270m: {0}")]
+    Gemma(#[from] gemma::GemmaError),
+    /// A configured path does not exist.
+    #[error("model path {0} does not exist")]
+    Missing(std::path::PathBuf),
+    /// The preparation panicked.
+    #[error("preparation panicked: {0}")]
+    Panicked(String),
+}
+
+/// The directory or file a configured model loads from, made ready: the tiny model is
+/// (re)generated under `state_dir/models/tiny` (deterministic, [`tiny::DEFAULT_SEED`],
+/// a fraction of a second); Gemma 3 270M is fetched and converted into the shared cache once; a
+/// path is checked to exist. Blocking (Gemma's first fetch takes minutes).
+///
+/// # Errors
+/// [`PrepareError`].
+pub fn prepare(
+    source: &crate::config::ModelSource,
+    state_dir: &Path,
+) -> Result<std::path::PathBuf, PrepareError> {
+    use crate::config::ModelSource;
+    match source {
+        ModelSource::Path(path) if path.exists() => Ok(path.clone()),
+        ModelSource::Path(path) => Err(PrepareError::Missing(path.clone())),
+        ModelSource::Tiny => {
+            let dir = state_dir.join("models").join("tiny");
+            tiny::write(&dir, tiny::DEFAULT_SEED)?;
+            Ok(dir)
+        }
+        ModelSource::Gemma3 => Ok(gemma::fetch(&gemma::default_cache_dir())?),
+    }
+}

@@ -1,0 +1,393 @@
+//! The miner daemon against the dev node: real `cor-miner` processes serving the tiny
+//! generated model, a user submitting through JSON-RPC, the suite deployed from the real
+//! WASM build.
+
+use std::{
+    net::TcpListener,
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use alloy::{providers::Provider, rpc::types::Filter};
+use alloy_primitives::{keccak256, Address, B256, U256};
+use alloy_sol_types::SolEvent;
+use cor_abi::{CommitReveal, CorToken, NodeReward, SessionPayment, SessionQueue};
+use cor_client::{content, params::DeployParams};
+use cor_e2e::{network::MODEL, Network, Shape};
+
+/// A `cor-miner` process for dev account `account`.
+struct MinerProcess {
+    child: Option<Child>,
+    account: u32,
+    dir: PathBuf,
+    port: u16,
+    ws: Option<String>,
+    rpc: String,
+    deployments: PathBuf,
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+impl MinerProcess {
+    fn new(net: &Network, account: u32, dir: &Path, ws: bool) -> Self {
+        Self {
+            child: None,
+            account,
+            dir: dir.join(format!("miner-{account}")),
+            port: free_port(),
+            ws: ws.then(|| net.node.ws_url()),
+            rpc: net.node.url(),
+            deployments: net.deployments_file(),
+        }
+    }
+
+    fn start(&mut self) {
+        std::fs::create_dir_all(&self.dir).unwrap();
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join("miner.log"))
+            .unwrap();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_cor-miner"));
+        cmd.arg("--rpc-url")
+            .arg(&self.rpc)
+            .arg("--deployments")
+            .arg(&self.deployments)
+            .arg("--dev-account")
+            .arg(self.account.to_string())
+            .arg("--state-dir")
+            .arg(&self.dir)
+            .arg("--listen-addr")
+            .arg(format!("127.0.0.1:{}", self.port))
+            .arg("--model")
+            .arg(format!("{MODEL}=tiny"))
+            .arg("--poll-seconds")
+            .arg("1")
+            .arg("--claim-seconds")
+            .arg("1")
+            .env("RUST_LOG", "info,mistralrs_core=warn")
+            .stdout(Stdio::from(log.try_clone().unwrap()))
+            .stderr(Stdio::from(log));
+        if let Some(ws) = &self.ws {
+            cmd.arg("--ws-url").arg(ws);
+        }
+        self.child = Some(cmd.spawn().expect("cor-miner starts"));
+    }
+
+    /// SIGKILL: no shutdown path runs.
+    fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    fn alive(&mut self) -> bool {
+        self.child
+            .as_mut()
+            .is_some_and(|c| matches!(c.try_wait(), Ok(None)))
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("miner.log")).unwrap_or_default()
+    }
+
+    fn address(&self) -> Address {
+        cor_client::wallet::dev_account(self.account)
+            .unwrap()
+            .address()
+    }
+
+    async fn get(&self, path: &str) -> Option<String> {
+        let url = format!("http://127.0.0.1:{}{path}", self.port);
+        let bytes = content::fetch(&url, 1 << 20).await.ok()?;
+        String::from_utf8(bytes).ok()
+    }
+
+    /// The value of a metric.
+    async fn metric(&self, name: &str) -> Option<f64> {
+        let text = self.get("/metrics").await?;
+        text.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name} ")))
+            .and_then(|v| v.parse().ok())
+    }
+
+    /// Waits until the HTTP server answers (models loaded, node registered).
+    async fn ready(&mut self) {
+        let start = Instant::now();
+        while self.get("/health").await.is_none() {
+            assert!(
+                self.alive(),
+                "miner {} exited:\n{}",
+                self.account,
+                self.log()
+            );
+            assert!(
+                start.elapsed() < Duration::from_secs(180),
+                "miner {} not ready:\n{}",
+                self.account,
+                self.log()
+            );
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+}
+
+impl Drop for MinerProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Polls `check` every 250 ms until it returns `Some`, for at most `limit`.
+async fn eventually<T, F, Fut>(what: &str, limit: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let start = Instant::now();
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(start.elapsed() < limit, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+async fn round(net: &Network, task: U256) -> CommitReveal::taskReturn {
+    net.user
+        .view(
+            net.suite.commit_reveal,
+            &CommitReveal::taskCall { taskId: task },
+        )
+        .await
+        .unwrap()
+}
+
+async fn finalized(net: &Network, task: U256) -> CommitReveal::taskReturn {
+    eventually(
+        "the task to be finalized",
+        Duration::from_secs(180),
+        || async {
+            let r = round(net, task).await;
+            (r._0 >= 2).then_some(r)
+        },
+    )
+    .await
+}
+
+async fn logs<E: SolEvent>(net: &Network, address: Address) -> Vec<E> {
+    let filter = Filter::new()
+        .address(address)
+        .event_signature(E::SIGNATURE_HASH)
+        .from_block(0u64);
+    net.user
+        .provider()
+        .get_logs(&filter)
+        .await
+        .unwrap()
+        .iter()
+        .filter_map(|l| E::decode_log(&l.inner).ok().map(|d| d.data))
+        .collect()
+}
+
+async fn balance(net: &Network, account: Address) -> U256 {
+    net.user
+        .view(net.suite.token, &CorToken::balanceOfCall { account })
+        .await
+        .unwrap()
+}
+
+fn params() -> DeployParams {
+    DeployParams {
+        param_delay: 60,
+        ..DeployParams::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn three_miners_serve_an_exact_session_and_skip_bad_input() {
+    let net = Network::start_with(params(), 3).await;
+    let dir = tempfile::tempdir().unwrap();
+    // Miner 1 also takes pushed assignments over WebSocket (each event then arrives twice).
+    let mut miners: Vec<MinerProcess> = (1..=3)
+        .map(|i| MinerProcess::new(&net, i, dir.path(), i == 1))
+        .collect();
+    for m in &mut miners {
+        m.start();
+    }
+    for m in &mut miners {
+        m.ready().await;
+    }
+    let session = net.create_session(Shape::default()).await.unwrap();
+
+    // A task whose input does not match its hash: every miner skips it and carries on.
+    let bad = net
+        .user
+        .send(
+            net.suite.session_queue,
+            &SessionQueue::submitTaskCall {
+                sessionId: session,
+                inputHash: keccak256(b"what was promised"),
+                inputUri: content::data_uri(b"something else"),
+                maxTokens: 8,
+                sampling: B256::ZERO,
+            },
+        )
+        .await
+        .unwrap();
+    let bad_task = cor_client::events::<SessionQueue::TaskSubmitted>(&bad)[0].taskId;
+    for m in &miners {
+        eventually(
+            "the bad task to be skipped",
+            Duration::from_secs(60),
+            || async { (m.metric("cor_miner_tasks_skipped_total").await? >= 1.0).then_some(()) },
+        )
+        .await;
+    }
+    assert_eq!(round(&net, bad_task).await._2, 0, "nobody committed to it");
+
+    let (task, seats, _) = net
+        .submit(session, "The capital of France is")
+        .await
+        .unwrap();
+    assert_eq!(seats.len(), 3);
+    let r = finalized(&net, task).await;
+    assert_eq!(r._0, 2, "resolved");
+    assert_eq!(r._6, 0b111, "all three agree: same software, same output");
+
+    // The winning output is served by the miners and matches its hash.
+    let fin = logs::<CommitReveal::TaskFinalized>(&net, net.suite.commit_reveal).await;
+    let fin = fin.iter().find(|e| e.taskId == task).unwrap();
+    assert_eq!(fin.agreeingMiners.len(), 3);
+    assert!(
+        fin.outputUri.starts_with("http://127.0.0.1:"),
+        "{}",
+        fin.outputUri
+    );
+    let output = content::fetch_verified(&fin.outputUri, fin.outputHash, 1 << 20)
+        .await
+        .unwrap();
+    assert!(!output.is_empty());
+
+    // Each was paid (claimed by the miner itself) and earned reward points.
+    let reward_epoch = net
+        .user
+        .view(net.suite.reward, &NodeReward::currentEpochCall {})
+        .await
+        .unwrap();
+    for m in &miners {
+        let a = m.address();
+        eventually(
+            "the miner to claim its payment",
+            Duration::from_secs(60),
+            || async { (balance(&net, a).await > U256::ZERO).then_some(()) },
+        )
+        .await;
+        let points = net
+            .user
+            .view(
+                net.suite.reward,
+                &NodeReward::pointsOfCall {
+                    node: a,
+                    epoch: reward_epoch,
+                },
+            )
+            .await
+            .unwrap();
+        assert!(points > U256::ZERO, "miner {} earned points", m.account);
+        assert_eq!(net.claimable(a).await, U256::ZERO);
+    }
+    let claims = logs::<SessionPayment::Claimed>(&net, net.suite.payment).await;
+    for m in &miners {
+        assert_eq!(
+            claims.iter().filter(|c| c.account == m.address()).count(),
+            1,
+            "one claim each"
+        );
+    }
+
+    // One commit and one reveal per miner, even for miner 1 that saw every event twice.
+    let commits = logs::<CommitReveal::Committed>(&net, net.suite.commit_reveal).await;
+    let reveals = logs::<CommitReveal::Revealed>(&net, net.suite.commit_reveal).await;
+    for m in &miners {
+        assert_eq!(commits.iter().filter(|c| c.miner == m.address()).count(), 1);
+        assert_eq!(reveals.iter().filter(|c| c.miner == m.address()).count(), 1);
+        assert_eq!(m.metric("cor_miner_tasks_assigned_total").await, Some(2.0));
+        assert_eq!(m.metric("cor_miner_tasks_agreed_total").await, Some(1.0));
+        assert!(m.metric("cor_miner_tokens_generated_total").await.unwrap() >= 1.0);
+    }
+    for m in &mut miners {
+        assert!(m.alive(), "miner {} still running", m.account);
+    }
+    net.assert_conserved().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_miner_killed_after_its_commit_reveals_after_restart_and_is_paid() {
+    let net = Network::start_with(params(), 3).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut miners: Vec<MinerProcess> = (1..=3)
+        .map(|i| MinerProcess::new(&net, i, dir.path(), false))
+        .collect();
+    // Miner 3 stays down at first, so the reveal window stays shut (it opens when all
+    // three have committed) and the victim is caught between its commit and its reveal.
+    for m in &mut miners[..2] {
+        m.start();
+    }
+    for m in &mut miners[..2] {
+        m.ready().await;
+    }
+    let victim = miners[0].address();
+    let session = net.create_session(Shape::default()).await.unwrap();
+    let (task, _, _) = net.submit(session, "Once upon a time").await.unwrap();
+    eventually("the victim's commit", Duration::from_secs(120), || async {
+        let commits = logs::<CommitReveal::Committed>(&net, net.suite.commit_reveal).await;
+        commits
+            .iter()
+            .any(|c| c.taskId == task && c.miner == victim)
+            .then_some(())
+    })
+    .await;
+    miners[0].kill();
+
+    miners[2].start();
+    miners[2].ready().await;
+    eventually("two reveals", Duration::from_secs(120), || async {
+        (round(&net, task).await._3 == 2).then_some(())
+    })
+    .await;
+    assert!(
+        round(&net, task).await._0 < 2,
+        "still open: the victim has not revealed"
+    );
+
+    miners[0].start();
+    let r = finalized(&net, task).await;
+    assert_eq!(r._0, 2);
+    assert_eq!(
+        r._6, 0b111,
+        "the restarted miner revealed what it committed"
+    );
+    eventually(
+        "the victim to claim its pay",
+        Duration::from_secs(60),
+        || async { (balance(&net, victim).await > U256::ZERO).then_some(()) },
+    )
+    .await;
+    let commits = logs::<CommitReveal::Committed>(&net, net.suite.commit_reveal).await;
+    assert_eq!(
+        commits.iter().filter(|c| c.miner == victim).count(),
+        1,
+        "no second commit after the restart"
+    );
+    assert!(miners[0].log().contains("revealed"), "{}", miners[0].log());
+    net.assert_conserved().await;
+}
