@@ -228,6 +228,20 @@ impl Connection {
     /// [`ClientError::Reverted`] with the decoded error, [`ClientError::Rpc`],
     /// [`ClientError::Decode`].
     pub async fn view<C: SolCall>(&self, to: Address, call: &C) -> Result<C::Return, ClientError> {
+        self.view_at(to, call, alloy::eips::BlockId::latest()).await
+    }
+
+    /// [`Connection::view`] at `block`: several views at one block see one state, even
+    /// while others send transactions.
+    ///
+    /// # Errors
+    /// As [`Connection::view`].
+    pub async fn view_at<C: SolCall>(
+        &self,
+        to: Address,
+        call: &C,
+        block: alloy::eips::BlockId,
+    ) -> Result<C::Return, ClientError> {
         let request = TransactionRequest::default()
             .from(self.address)
             .to(to)
@@ -235,6 +249,7 @@ impl Connection {
         let out = self
             .provider
             .call(request)
+            .block(block)
             .await
             .map_err(|e| self.classify(e, Some(to)))?;
         C::abi_decode_returns(&out).map_err(|e| ClientError::Decode {

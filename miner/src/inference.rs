@@ -341,8 +341,39 @@ impl Engine {
             return Err(InferenceError::ZeroMaxTokens);
         }
         let _one_at_a_time = self.serial.lock().await;
-
         let first_token = Arc::new(FirstToken::default());
+        let started = Instant::now();
+        first_token.start(started);
+        let done = self
+            .complete(
+                prompt,
+                max_tokens,
+                Some(vec![first_token.clone() as Arc<dyn CustomLogitsProcessor>]),
+            )
+            .await?;
+        let total = started.elapsed();
+        let Some(choice) = done.choices.into_iter().next() else {
+            return Err(InferenceError::Generation(
+                "a completion without choices".into(),
+            ));
+        };
+        Ok(Generation {
+            text: choice.text,
+            prompt_tokens: saturating_u32(done.usage.prompt_tokens),
+            completion_tokens: saturating_u32(done.usage.completion_tokens),
+            time_to_first_token: first_token.elapsed().unwrap_or(total),
+            total,
+            finish_reason: choice.finish_reason,
+        })
+    }
+
+    /// Sends one greedy completion request to mistral.rs and waits for the whole response.
+    async fn complete(
+        &self,
+        prompt: &str,
+        max_tokens: u32,
+        logits_processors: Option<Vec<Arc<dyn CustomLogitsProcessor>>>,
+    ) -> Result<mistralrs::CompletionResponse, InferenceError> {
         let (tx, mut rx) = tokio::sync::mpsc::channel(1);
         // Not streamed: mistral.rs 0.8.1 drops the final stream chunk (and with it the finish
         // reason) when the text so far ends in an incomplete UTF-8 sequence, which random
@@ -363,7 +394,7 @@ impl Engine {
             suffix: None,
             tools: None,
             tool_choice: None,
-            logits_processors: Some(vec![first_token.clone() as Arc<dyn CustomLogitsProcessor>]),
+            logits_processors,
             return_raw_logits: false,
             web_search_options: None,
             model_id: None,
@@ -375,8 +406,6 @@ impl Engine {
             .inner()
             .get_sender(None)
             .map_err(|e| InferenceError::Generation(e.to_string()))?;
-        let started = Instant::now();
-        first_token.start(started);
         sender
             .send(request)
             .await
@@ -396,7 +425,25 @@ impl Engine {
                 ))
             }
         };
+        Ok(done)
+    }
+
+    /// The same greedy completion sent to mistral.rs with nothing of the miner's around
+    /// it (no first-token probe, no one-at-a-time lock): the baseline the miner's
+    /// overhead is measured against (`cargo bench -p cor-miner --bench inference`). The
+    /// time to first token is mistral.rs's own prompt-processing time.
+    ///
+    /// # Errors
+    /// As [`Engine::generate`].
+    pub async fn baseline(
+        &self,
+        prompt: &str,
+        max_tokens: u32,
+    ) -> Result<Generation, InferenceError> {
+        let started = Instant::now();
+        let done = self.complete(prompt, max_tokens, None).await?;
         let total = started.elapsed();
+        let prompt_time = Duration::from_secs_f32(done.usage.total_prompt_time_sec.max(0.0));
         let Some(choice) = done.choices.into_iter().next() else {
             return Err(InferenceError::Generation(
                 "a completion without choices".into(),
@@ -406,7 +453,7 @@ impl Engine {
             text: choice.text,
             prompt_tokens: saturating_u32(done.usage.prompt_tokens),
             completion_tokens: saturating_u32(done.usage.completion_tokens),
-            time_to_first_token: first_token.elapsed().unwrap_or(total),
+            time_to_first_token: prompt_time.min(total),
             total,
             finish_reason: choice.finish_reason,
         })

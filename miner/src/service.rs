@@ -291,7 +291,8 @@ impl Miner {
                 }
             }
             tokio::select! {
-                _ = stop.wait_for(|s| *s) => break,
+                // The guard `wait_for` returns must not live on in the other branches.
+                () = async { let _ = stop.wait_for(|s| *s).await; } => break,
                 () = wake.notified() => {}
                 Some(seen) = seen_rx.recv() => {
                     // Handled at the top of the next round with anything else queued.

