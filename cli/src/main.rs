@@ -77,6 +77,9 @@ enum Command {
     /// Show and schedule the contracts' admin parameters
     #[command(subcommand)]
     Params(cmd::params::ParamsCmd),
+    /// Bring up a local network (dev node, suite, keeper, three miners) and run a
+    /// demonstration session; stays up until Ctrl-C
+    Up(cmd::up::UpArgs),
 }
 
 async fn run(cli: Cli) -> Result<(), CliError> {
@@ -99,6 +102,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Claim(args) => cmd::claim::run(&ctx, args).await?,
         Command::Epoch(c) => cmd::epoch::run(&ctx, c).await?,
         Command::Params(c) => cmd::params::run(&ctx, c).await?,
+        Command::Up(args) => return cmd::up::run(args).await,
     };
     ctx.print(&output);
     Ok(())

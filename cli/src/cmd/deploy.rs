@@ -158,7 +158,8 @@ pub(crate) async fn run(ctx: &Ctx, args: DeployArgs) -> Result<Output, CliError>
     )))
 }
 
-fn build() -> Result<(), CliError> {
+/// Runs `cargo contracts build` (the workspace's contract build).
+pub(crate) fn build() -> Result<(), CliError> {
     let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()))
         .args(["contracts", "build"])
         .stdout(std::process::Stdio::inherit())

@@ -12,6 +12,7 @@ pub(crate) mod session;
 pub(crate) mod stake;
 pub(crate) mod task;
 pub(crate) mod token;
+pub(crate) mod up;
 
 use alloy_primitives::U256;
 use clap::ValueEnum;
