@@ -53,10 +53,10 @@ struct ThroughputArgs {
     /// Closed-loop senders in the comparison (dev accounts 1..=N).
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=9))]
     senders: u32,
-    /// Transactions per workload and node in the comparison [default: 10000; --quick 200].
+    /// Transactions per workload and node in the comparison [default: 2000; --quick 200].
     #[arg(long, value_name = "N")]
     txs: Option<usize>,
-    /// Transactions per concurrency run [default: 10000; --quick 400].
+    /// Transactions per concurrency run [default: 3000; --quick 400].
     #[arg(long, value_name = "N")]
     concurrency_txs: Option<usize>,
     /// Run only this part (repeatable) [default: both].
@@ -129,10 +129,10 @@ async fn run_throughput(args: ThroughputArgs) -> anyhow::Result<()> {
         anvil: args.anvil,
         solcjs: args.solcjs,
         senders: args.senders as usize,
-        comparison_txs: args.txs.unwrap_or(if quick { 200 } else { 10_000 }).max(1),
+        comparison_txs: args.txs.unwrap_or(if quick { 200 } else { 2_000 }).max(1),
         concurrency_txs: args
             .concurrency_txs
-            .unwrap_or(if quick { 400 } else { 10_000 })
+            .unwrap_or(if quick { 400 } else { 3_000 })
             .max(1),
         block_time: Duration::from_secs_f64(args.block_time),
         concurrency_senders: vec![1, 8],
