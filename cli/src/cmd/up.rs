@@ -159,7 +159,7 @@ pub(crate) async fn run(args: UpArgs) -> Result<(), CliError> {
     suite.label(&user);
     fund_user(&owner, &user, &suite).await?;
     say(format!(
-        "  miners (dev accounts 1-3) hold the minimum stake ({} COR); the user (dev account 9, {}) has COR in escrow",
+        "  miners (dev accounts 1-3) hold the minimum stake ({}); the user (dev account 9, {}) has COR in escrow",
         show_cor(min_stake),
         user.address()
     ));
@@ -407,7 +407,7 @@ async fn demonstrate(
         )
         .await?;
     say(format!(
-        "  model {MODEL}, {} tokens, N = {n}, Similarity consensus: {} COR (miners {}, validators {}, treasury {})",
+        "  model {MODEL}, {} tokens, N = {n}, Similarity consensus: {} (miners {}, validators {}, treasury {})",
         args.max_tokens,
         show_cor(q._0),
         show_cor(q._1),
@@ -458,7 +458,7 @@ async fn demonstrate(
     let task_event = &events::<SessionQueue::TaskSubmitted>(&submitted)[0];
     let task = task_event.taskId;
     say(format!(
-        "  task {task}: {:?}, {} COR locked from escrow",
+        "  task {task}: {:?}, {} locked from escrow",
         args.prompt,
         show_cor(task_event.price)
     ));
@@ -542,7 +542,7 @@ async fn demonstrate(
     let settled = logs::<SessionPayment::TaskSettled>(user, suite.payment, from).await?;
     if let Some(s) = settled.iter().find(|e| e.taskId == task) {
         say(format!(
-            "  miners {} COR, validators {} COR, treasury {} COR, refunded to the user {} COR",
+            "  miners {}, validators {}, treasury {}, refunded to the user {}",
             show_cor(s.paidMiners),
             show_cor(s.paidValidators),
             show_cor(s.paidTreasury),
@@ -598,7 +598,7 @@ async fn demonstrate(
         tokio::time::sleep(Duration::from_millis(500)).await;
     };
     say(format!(
-        "  epoch {epoch} closed by the keeper {}: {} points, {} COR emitted, bounty {} COR",
+        "  epoch {epoch} closed by the keeper {}: {} points, {} emitted, bounty {}",
         closed.keeper,
         closed.totalPoints,
         show_cor(closed.emission),
@@ -612,7 +612,7 @@ async fn demonstrate(
         for c in logs::<NodeReward::Claimed>(user, suite.reward, from).await? {
             if c.epoch == epoch && told.insert(c.node) {
                 say(format!(
-                    "  {} claimed {} COR for epoch {epoch}",
+                    "  {} claimed {} in rewards for epoch {epoch}",
                     c.node,
                     show_cor(c.amount)
                 ));
@@ -622,7 +622,7 @@ async fn demonstrate(
     }
     for c in logs::<SessionPayment::Claimed>(user, suite.payment, from).await? {
         say(format!(
-            "  {} claimed {} COR of task payments",
+            "  {} claimed {} of task payments",
             c.account,
             show_cor(c.amount)
         ));
