@@ -477,7 +477,7 @@ impl Chain {
         }
         let hash = tx.hash;
         if self.auto_mine {
-            let (block, dropped) = self.mine_with(vec![tx], None, true)?;
+            let (block, dropped, _) = self.mine_with(vec![tx], None, true)?;
             if let Some((_, reason)) = dropped.into_iter().next() {
                 return Err(ChainError::Invalid(reason));
             }
@@ -488,13 +488,15 @@ impl Chain {
         Ok(hash)
     }
 
-    /// Mines a block with the pool's transactions (possibly none).
+    /// Mines a block with the pool's transactions (possibly none). Transactions that do
+    /// not fit under the block gas limit stay in the pool, in order, for the next block.
     ///
     /// # Errors
     /// [`ChainError::Store`] when the block cannot be written.
     pub fn mine(&mut self, timestamp: Option<u64>) -> Result<Arc<Block>, ChainError> {
         let txs = std::mem::take(&mut self.pending);
-        let (block, dropped) = self.mine_with(txs, timestamp, false)?;
+        let (block, dropped, deferred) = self.mine_with(txs, timestamp, false)?;
+        self.pending = deferred;
         for (hash, reason) in dropped {
             tracing::warn!(%hash, reason, "transaction dropped from the block");
         }
@@ -510,14 +512,16 @@ impl Chain {
         clock.max(parent)
     }
 
-    /// Executes `txs` into a new block; returns it and the transactions left out. With
-    /// `require_tx`, nothing is mined when every transaction is left out.
+    /// Executes `txs` into a new block; returns it, the transactions dropped (invalid, or
+    /// above the block gas limit on their own) and those deferred: once one does not fit
+    /// in what is left of the block, it and every later one (nonce order) wait for the
+    /// next. With `require_tx`, nothing is mined when every transaction is left out.
     fn mine_with(
         &mut self,
         txs: Vec<SignedTx>,
         timestamp: Option<u64>,
         require_tx: bool,
-    ) -> Result<(Arc<Block>, Dropped), ChainError> {
+    ) -> Result<(Arc<Block>, Dropped, Vec<SignedTx>), ChainError> {
         let parent = self.head().clone();
         let number = parent.number() + 1;
         let timestamp = self.next_block_timestamp(timestamp);
@@ -533,11 +537,18 @@ impl Chain {
         let mut mined = Vec::new();
         let mut diffs = Vec::new();
         let mut dropped = Vec::new();
+        let mut deferred = Vec::new();
         let mut cumulative = 0u64;
-        for tx in txs {
+        let mut txs = txs.into_iter();
+        while let Some(tx) = txs.next() {
             if cumulative.saturating_add(tx.gas_limit()) > self.config.block_gas_limit {
-                dropped.push((tx.hash, "block gas limit reached".to_owned()));
-                continue;
+                if cumulative == 0 {
+                    dropped.push((tx.hash, "gas limit above the block gas limit".to_owned()));
+                    continue;
+                }
+                deferred.push(tx);
+                deferred.extend(txs);
+                break;
             }
             let outcome = match execute(
                 &self.runtime,
@@ -576,7 +587,7 @@ impl Chain {
         }
         if require_tx && mined.is_empty() {
             // Nothing to mine: the submitter gets the error instead.
-            return Ok((parent, dropped));
+            return Ok((parent, dropped, deferred));
         }
         let header = Header {
             parent_hash: parent.hash,
@@ -601,7 +612,7 @@ impl Chain {
         self.push_block(block.clone());
         self.remember_state();
         let _ = self.events.send(block.clone());
-        Ok((block, dropped))
+        Ok((block, dropped, deferred))
     }
 
     /// Runs a call against the state after block `number` (the head when `None`).
@@ -864,6 +875,32 @@ mod tests {
         assert_eq!(block.transactions.len(), 2);
         assert_eq!(block.transactions[1].receipt.cumulative_gas_used, 42_000);
         assert!(chain.transaction(&b).is_some());
+    }
+
+    #[test]
+    fn transactions_over_a_full_block_wait_for_the_next() {
+        let mut chain = Chain::open(
+            ChainConfig {
+                block_gas_limit: 50_000,
+                ..config()
+            },
+            None,
+        )
+        .unwrap();
+        chain.set_auto_mine(false);
+        let hashes: Vec<_> = (0..5)
+            .map(|n| chain.submit(transfer(&chain, 0, n, 1)).unwrap())
+            .collect();
+        let mut mined = Vec::new();
+        for _ in 0..3 {
+            let block = chain.mine(None).unwrap();
+            mined.extend(block.transactions.iter().map(|t| t.hash));
+        }
+        assert_eq!(
+            mined, hashes,
+            "every transaction mined, in nonce order, 2 a block"
+        );
+        assert_eq!(chain.pending_count(), 0);
     }
 
     #[test]
