@@ -10,11 +10,13 @@
 //!   the other tools read addresses from;
 //! - [`submit`]: how daemons send (retry policy, fee bumps); [`heartbeat`]: a node's
 //!   once-per-epoch liveness signal; [`prometheus`]: the `/metrics` text format;
+//!   [`daemon`]: config files and the shutdown signal;
 //! - [`content`]: task inputs and outputs behind `data:`, `http(s)://` and `cor:<hash>`
 //!   URIs, fetched with a size limit and checked against their hash.
 
 pub mod connection;
 pub mod content;
+pub mod daemon;
 pub mod deploy;
 pub mod deployment;
 pub mod heartbeat;

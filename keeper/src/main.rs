@@ -101,22 +101,6 @@ async fn run() -> anyhow::Result<()> {
     let keeper = Keeper::connect(config)
         .await
         .context("starting the keeper")?;
-    keeper.run(shutdown_signal()).await?;
+    keeper.run(cor_client::daemon::shutdown_signal()).await?;
     Ok(())
-}
-
-/// Resolves on Ctrl-C or SIGTERM (what service managers send).
-async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-            return;
-        }
-    }
-    let _ = tokio::signal::ctrl_c().await;
 }

@@ -21,39 +21,10 @@ use std::{
     time::Duration,
 };
 
-pub use cor_client::wallet::Signer;
+pub use cor_client::{daemon::ConfigError, wallet::Signer};
 use serde::Deserialize;
 
 use crate::inference::Dtype;
-
-/// Why the configuration was refused.
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    /// The file could not be read.
-    #[error("cannot read config {path}: {source}")]
-    Read {
-        /// The file.
-        path: PathBuf,
-        /// The I/O error.
-        source: std::io::Error,
-    },
-    /// The file is not valid TOML for this config (the message names the key).
-    #[error("config {path}: {message}")]
-    Parse {
-        /// The file.
-        path: PathBuf,
-        /// The parser's message.
-        message: String,
-    },
-    /// A value is missing or out of range.
-    #[error("{key}: {problem}")]
-    Invalid {
-        /// The key (as in the file; flags and variables map to it).
-        key: &'static str,
-        /// What is wrong and what is expected.
-        problem: String,
-    },
-}
 
 /// Where a served model's weights come from.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -228,14 +199,7 @@ impl FileConfig {
     /// # Errors
     /// [`ConfigError::Read`], [`ConfigError::Parse`].
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.to_owned(),
-            source,
-        })?;
-        toml::from_str(&text).map_err(|e| ConfigError::Parse {
-            path: path.to_owned(),
-            message: e.to_string(),
-        })
+        cor_client::daemon::load_toml(path)
     }
 
     /// `other`'s values where it has them, else this one's (later layers win).

@@ -117,22 +117,6 @@ async fn run() -> anyhow::Result<()> {
     };
     let config = MinerConfig::try_from(file.overlay(args.layer()?))?;
     let miner = Miner::start(config).await.context("starting the miner")?;
-    miner.run(shutdown_signal()).await?;
+    miner.run(cor_client::daemon::shutdown_signal()).await?;
     Ok(())
-}
-
-/// Resolves on Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-            return;
-        }
-    }
-    let _ = tokio::signal::ctrl_c().await;
 }
