@@ -435,7 +435,10 @@ async fn demonstrate(
             },
         )
         .await?;
-    let session = events::<SessionQueue::SessionCreated>(&created)[0].sessionId;
+    let session = events::<SessionQueue::SessionCreated>(&created)
+        .first()
+        .ok_or_else(|| CliError::Failed("createSession logged no SessionCreated".into()))?
+        .sessionId;
     say(format!(
         "  session {session}: N = {n}, Similarity (Hamming radius {radius} of 256 bits), agreement {}%, escrow payment",
         threshold / 100
@@ -455,7 +458,10 @@ async fn demonstrate(
             },
         )
         .await?;
-    let task_event = &events::<SessionQueue::TaskSubmitted>(&submitted)[0];
+    let submitted_events = events::<SessionQueue::TaskSubmitted>(&submitted);
+    let task_event = submitted_events
+        .first()
+        .ok_or_else(|| CliError::Failed("submitTask logged no TaskSubmitted".into()))?;
     let task = task_event.taskId;
     say(format!(
         "  task {task}: {:?}, {} locked from escrow",
