@@ -32,6 +32,42 @@ pub enum ConfigError {
     },
 }
 
+/// The JSON-RPC URL setting: the local dev node when unset, else an http(s) URL.
+///
+/// # Errors
+/// [`ConfigError::Invalid`] naming `rpc_url`.
+pub fn rpc_url(value: Option<String>) -> Result<String, ConfigError> {
+    let url = value.unwrap_or_else(|| "http://127.0.0.1:8547".to_owned());
+    if !(url.starts_with("http://") || url.starts_with("https://")) {
+        return Err(ConfigError::Invalid {
+            key: "rpc_url",
+            problem: "expected an http:// or https:// URL".to_owned(),
+        });
+    }
+    Ok(url)
+}
+
+/// The `deployments` and `signer` settings every daemon needs.
+///
+/// # Errors
+/// [`ConfigError::Invalid`] naming the missing key.
+pub fn deployment_and_signer(
+    deployments: Option<PathBuf>,
+    signer: Option<crate::wallet::Signer>,
+) -> Result<(PathBuf, crate::wallet::Signer), ConfigError> {
+    let deployments = deployments.ok_or_else(|| ConfigError::Invalid {
+        key: "deployments",
+        problem:
+            "missing: the deployments file written by `cor deploy` (deployments/<chain-id>.json)"
+                .to_owned(),
+    })?;
+    let signer = signer.ok_or_else(|| ConfigError::Invalid {
+        key: "signer",
+        problem: "missing: keystore + password file, or a dev account on a dev chain".to_owned(),
+    })?;
+    Ok((deployments, signer))
+}
+
 /// Reads a TOML config file into `T` (unknown keys refused when `T` says so, the key
 /// named in the message).
 ///

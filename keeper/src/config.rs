@@ -110,24 +110,9 @@ impl TryFrom<FileConfig> for KeeperConfig {
             key,
             problem: problem.to_owned(),
         };
-        let rpc_url = f
-            .rpc_url
-            .unwrap_or_else(|| "http://127.0.0.1:8547".to_owned());
-        if !(rpc_url.starts_with("http://") || rpc_url.starts_with("https://")) {
-            return Err(invalid("rpc_url", "expected an http:// or https:// URL"));
-        }
-        let deployments = f.deployments.ok_or_else(|| {
-            invalid(
-                "deployments",
-                "missing: the deployments file written by `cor deploy` (deployments/<chain-id>.json)",
-            )
-        })?;
-        let signer = f.signer.ok_or_else(|| {
-            invalid(
-                "signer",
-                "missing: keystore + password file, or a dev account on a dev chain",
-            )
-        })?;
+        let rpc_url = cor_client::daemon::rpc_url(f.rpc_url)?;
+        let (deployments, signer) =
+            cor_client::daemon::deployment_and_signer(f.deployments, f.signer)?;
         let poll_seconds = f.poll_seconds.unwrap_or(5);
         if !(1..=3_600).contains(&poll_seconds) {
             return Err(invalid("poll_seconds", "expected 1 ..= 3600"));

@@ -287,29 +287,14 @@ impl TryFrom<FileConfig> for MinerConfig {
             key,
             problem: problem.to_owned(),
         };
-        let rpc_url = f
-            .rpc_url
-            .unwrap_or_else(|| "http://127.0.0.1:8547".to_owned());
-        if !(rpc_url.starts_with("http://") || rpc_url.starts_with("https://")) {
-            return Err(invalid("rpc_url", "expected an http:// or https:// URL"));
-        }
+        let rpc_url = cor_client::daemon::rpc_url(f.rpc_url)?;
         if let Some(ws) = &f.ws_url {
             if !(ws.starts_with("ws://") || ws.starts_with("wss://")) {
                 return Err(invalid("ws_url", "expected a ws:// or wss:// URL"));
             }
         }
-        let deployments = f.deployments.ok_or_else(|| {
-            invalid(
-                "deployments",
-                "missing: the deployments file written by `cor deploy` (deployments/<chain-id>.json)",
-            )
-        })?;
-        let signer = f.signer.ok_or_else(|| {
-            invalid(
-                "signer",
-                "missing: keystore + password file, or a dev account on a dev chain",
-            )
-        })?;
+        let (deployments, signer) =
+            cor_client::daemon::deployment_and_signer(f.deployments, f.signer)?;
         let state_dir = f.state_dir.ok_or_else(|| {
             invalid(
                 "state_dir",

@@ -222,6 +222,27 @@ pub struct Generation {
 }
 
 impl Generation {
+    /// The first choice of a completion response with the measured times.
+    fn from_response(
+        done: mistralrs::CompletionResponse,
+        time_to_first_token: Duration,
+        total: Duration,
+    ) -> Result<Self, InferenceError> {
+        let Some(choice) = done.choices.into_iter().next() else {
+            return Err(InferenceError::Generation(
+                "a completion without choices".into(),
+            ));
+        };
+        Ok(Self {
+            text: choice.text,
+            prompt_tokens: saturating_u32(done.usage.prompt_tokens),
+            completion_tokens: saturating_u32(done.usage.completion_tokens),
+            time_to_first_token,
+            total,
+            finish_reason: choice.finish_reason,
+        })
+    }
+
     /// The output hash and fingerprint of the text.
     pub fn digest(&self) -> Digest {
         Digest::of(&self.text)
@@ -352,19 +373,8 @@ impl Engine {
             )
             .await?;
         let total = started.elapsed();
-        let Some(choice) = done.choices.into_iter().next() else {
-            return Err(InferenceError::Generation(
-                "a completion without choices".into(),
-            ));
-        };
-        Ok(Generation {
-            text: choice.text,
-            prompt_tokens: saturating_u32(done.usage.prompt_tokens),
-            completion_tokens: saturating_u32(done.usage.completion_tokens),
-            time_to_first_token: first_token.elapsed().unwrap_or(total),
-            total,
-            finish_reason: choice.finish_reason,
-        })
+        let first = first_token.elapsed().unwrap_or(total);
+        Generation::from_response(done, first, total)
     }
 
     /// Sends one greedy completion request to mistral.rs and waits for the whole response.
@@ -444,19 +454,7 @@ impl Engine {
         let done = self.complete(prompt, max_tokens, None).await?;
         let total = started.elapsed();
         let prompt_time = Duration::from_secs_f32(done.usage.total_prompt_time_sec.max(0.0));
-        let Some(choice) = done.choices.into_iter().next() else {
-            return Err(InferenceError::Generation(
-                "a completion without choices".into(),
-            ));
-        };
-        Ok(Generation {
-            text: choice.text,
-            prompt_tokens: saturating_u32(done.usage.prompt_tokens),
-            completion_tokens: saturating_u32(done.usage.completion_tokens),
-            time_to_first_token: prompt_time.min(total),
-            total,
-            finish_reason: choice.finish_reason,
-        })
+        Generation::from_response(done, prompt_time.min(total), total)
     }
 }
 
