@@ -2,210 +2,15 @@
 //! generated model, a user submitting through JSON-RPC, the suite deployed from the real
 //! WASM build.
 
-use std::{
-    net::TcpListener,
-    path::{Path, PathBuf},
-    process::{Child, Command, Stdio},
-    time::{Duration, Instant},
-};
+mod process;
 
-use alloy::{providers::Provider, rpc::types::Filter};
-use alloy_primitives::{keccak256, Address, B256, U256};
-use alloy_sol_types::SolEvent;
-use cor_abi::{CommitReveal, CorToken, NodeReward, SessionPayment, SessionQueue};
+use std::time::{Duration, Instant};
+
+use alloy_primitives::{keccak256, B256, U256};
+use cor_abi::{CommitReveal, NodeReward, SessionPayment, SessionQueue};
 use cor_client::{content, params::DeployParams};
-use cor_e2e::{network::MODEL, Network, Shape};
-
-/// A `cor-miner` process for dev account `account`.
-struct MinerProcess {
-    child: Option<Child>,
-    account: u32,
-    dir: PathBuf,
-    port: u16,
-    ws: Option<String>,
-    rpc: String,
-    deployments: PathBuf,
-    model: &'static str,
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
-impl MinerProcess {
-    fn new(net: &Network, account: u32, dir: &Path, ws: bool) -> Self {
-        Self {
-            child: None,
-            account,
-            dir: dir.join(format!("miner-{account}")),
-            port: free_port(),
-            ws: ws.then(|| net.node.ws_url()),
-            rpc: net.node.url(),
-            deployments: net.deployments_file(),
-            model: "tiny",
-        }
-    }
-
-    fn start(&mut self) {
-        std::fs::create_dir_all(&self.dir).unwrap();
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.dir.join("miner.log"))
-            .unwrap();
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_cor-miner"));
-        cmd.arg("--rpc-url")
-            .arg(&self.rpc)
-            .arg("--deployments")
-            .arg(&self.deployments)
-            .arg("--dev-account")
-            .arg(self.account.to_string())
-            .arg("--state-dir")
-            .arg(&self.dir)
-            .arg("--listen-addr")
-            .arg(format!("127.0.0.1:{}", self.port))
-            .arg("--model")
-            .arg(format!("{MODEL}={}", self.model))
-            .arg("--poll-seconds")
-            .arg("1")
-            .arg("--claim-seconds")
-            .arg("1")
-            .env("RUST_LOG", "info,mistralrs_core=warn")
-            .stdout(Stdio::from(log.try_clone().unwrap()))
-            .stderr(Stdio::from(log));
-        if let Some(ws) = &self.ws {
-            cmd.arg("--ws-url").arg(ws);
-        }
-        self.child = Some(cmd.spawn().expect("cor-miner starts"));
-    }
-
-    /// SIGKILL: no shutdown path runs.
-    fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-
-    fn alive(&mut self) -> bool {
-        self.child
-            .as_mut()
-            .is_some_and(|c| matches!(c.try_wait(), Ok(None)))
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.join("miner.log")).unwrap_or_default()
-    }
-
-    fn address(&self) -> Address {
-        cor_client::wallet::dev_account(self.account)
-            .unwrap()
-            .address()
-    }
-
-    async fn get(&self, path: &str) -> Option<String> {
-        let url = format!("http://127.0.0.1:{}{path}", self.port);
-        let bytes = content::fetch(&url, 1 << 20).await.ok()?;
-        String::from_utf8(bytes).ok()
-    }
-
-    /// The value of a metric.
-    async fn metric(&self, name: &str) -> Option<f64> {
-        let text = self.get("/metrics").await?;
-        text.lines()
-            .find_map(|l| l.strip_prefix(&format!("{name} ")))
-            .and_then(|v| v.parse().ok())
-    }
-
-    /// Waits until the HTTP server answers (models loaded, node registered).
-    async fn ready(&mut self) {
-        let start = Instant::now();
-        while self.get("/health").await.is_none() {
-            assert!(
-                self.alive(),
-                "miner {} exited:\n{}",
-                self.account,
-                self.log()
-            );
-            assert!(
-                start.elapsed() < Duration::from_secs(180),
-                "miner {} not ready:\n{}",
-                self.account,
-                self.log()
-            );
-            tokio::time::sleep(Duration::from_millis(250)).await;
-        }
-    }
-}
-
-impl Drop for MinerProcess {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
-/// Polls `check` every 250 ms until it returns `Some`, for at most `limit`.
-async fn eventually<T, F, Fut>(what: &str, limit: Duration, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let start = Instant::now();
-    loop {
-        if let Some(v) = check().await {
-            return v;
-        }
-        assert!(start.elapsed() < limit, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-}
-
-async fn round(net: &Network, task: U256) -> CommitReveal::taskReturn {
-    net.user
-        .view(
-            net.suite.commit_reveal,
-            &CommitReveal::taskCall { taskId: task },
-        )
-        .await
-        .unwrap()
-}
-
-async fn finalized(net: &Network, task: U256) -> CommitReveal::taskReturn {
-    eventually(
-        "the task to be finalized",
-        Duration::from_secs(180),
-        || async {
-            let r = round(net, task).await;
-            (r._0 >= 2).then_some(r)
-        },
-    )
-    .await
-}
-
-async fn logs<E: SolEvent>(net: &Network, address: Address) -> Vec<E> {
-    let filter = Filter::new()
-        .address(address)
-        .event_signature(E::SIGNATURE_HASH)
-        .from_block(0u64);
-    net.user
-        .provider()
-        .get_logs(&filter)
-        .await
-        .unwrap()
-        .iter()
-        .filter_map(|l| E::decode_log(&l.inner).ok().map(|d| d.data))
-        .collect()
-}
-
-async fn balance(net: &Network, account: Address) -> U256 {
-    net.user
-        .view(net.suite.token, &CorToken::balanceOfCall { account })
-        .await
-        .unwrap()
-}
+use cor_e2e::{eventually, network::MODEL, Network, Shape};
+use process::MinerProcess;
 
 fn params() -> DeployParams {
     DeployParams {
@@ -219,15 +24,7 @@ async fn three_miners_serve_an_exact_session_and_skip_bad_input() {
     let net = Network::start_with(params(), 3).await;
     let dir = tempfile::tempdir().unwrap();
     // Miner 1 also takes pushed assignments over WebSocket (each event then arrives twice).
-    let mut miners: Vec<MinerProcess> = (1..=3)
-        .map(|i| MinerProcess::new(&net, i, dir.path(), i == 1))
-        .collect();
-    for m in &mut miners {
-        m.start();
-    }
-    for m in &mut miners {
-        m.ready().await;
-    }
+    let mut miners = MinerProcess::three(&net, dir.path()).await;
     let session = net.create_session(Shape::default()).await.unwrap();
 
     // A task whose input does not match its hash: every miner skips it and carries on.
@@ -254,19 +51,21 @@ async fn three_miners_serve_an_exact_session_and_skip_bad_input() {
         )
         .await;
     }
-    assert_eq!(round(&net, bad_task).await._2, 0, "nobody committed to it");
+    assert_eq!(net.round(bad_task).await._2, 0, "nobody committed to it");
 
     let (task, seats, _) = net
         .submit(session, "The capital of France is")
         .await
         .unwrap();
     assert_eq!(seats.len(), 3);
-    let r = finalized(&net, task).await;
+    let r = net.finalized_within(task, Duration::from_secs(180)).await;
     assert_eq!(r._0, 2, "resolved");
     assert_eq!(r._6, 0b111, "all three agree: same software, same output");
 
     // The winning output is served by the miners and matches its hash.
-    let fin = logs::<CommitReveal::TaskFinalized>(&net, net.suite.commit_reveal).await;
+    let fin = net
+        .logs::<CommitReveal::TaskFinalized>(net.suite.commit_reveal)
+        .await;
     let fin = fin.iter().find(|e| e.taskId == task).unwrap();
     assert_eq!(fin.agreeingMiners.len(), 3);
     assert!(
@@ -290,7 +89,7 @@ async fn three_miners_serve_an_exact_session_and_skip_bad_input() {
         eventually(
             "the miner to claim its payment",
             Duration::from_secs(60),
-            || async { (balance(&net, a).await > U256::ZERO).then_some(()) },
+            || async { (net.balance(a).await > U256::ZERO).then_some(()) },
         )
         .await;
         let points = net
@@ -307,7 +106,7 @@ async fn three_miners_serve_an_exact_session_and_skip_bad_input() {
         assert!(points > U256::ZERO, "miner {} earned points", m.account);
         assert_eq!(net.claimable(a).await, U256::ZERO);
     }
-    let claims = logs::<SessionPayment::Claimed>(&net, net.suite.payment).await;
+    let claims = net.logs::<SessionPayment::Claimed>(net.suite.payment).await;
     for m in &miners {
         assert_eq!(
             claims.iter().filter(|c| c.account == m.address()).count(),
@@ -317,8 +116,12 @@ async fn three_miners_serve_an_exact_session_and_skip_bad_input() {
     }
 
     // One commit and one reveal per miner, even for miner 1 that saw every event twice.
-    let commits = logs::<CommitReveal::Committed>(&net, net.suite.commit_reveal).await;
-    let reveals = logs::<CommitReveal::Revealed>(&net, net.suite.commit_reveal).await;
+    let commits = net
+        .logs::<CommitReveal::Committed>(net.suite.commit_reveal)
+        .await;
+    let reveals = net
+        .logs::<CommitReveal::Revealed>(net.suite.commit_reveal)
+        .await;
     for m in &miners {
         assert_eq!(commits.iter().filter(|c| c.miner == m.address()).count(), 1);
         assert_eq!(reveals.iter().filter(|c| c.miner == m.address()).count(), 1);
@@ -351,7 +154,9 @@ async fn a_miner_killed_after_its_commit_reveals_after_restart_and_is_paid() {
     let session = net.create_session(Shape::default()).await.unwrap();
     let (task, _, _) = net.submit(session, "Once upon a time").await.unwrap();
     eventually("the victim's commit", Duration::from_secs(120), || async {
-        let commits = logs::<CommitReveal::Committed>(&net, net.suite.commit_reveal).await;
+        let commits = net
+            .logs::<CommitReveal::Committed>(net.suite.commit_reveal)
+            .await;
         commits
             .iter()
             .any(|c| c.taskId == task && c.miner == victim)
@@ -363,16 +168,16 @@ async fn a_miner_killed_after_its_commit_reveals_after_restart_and_is_paid() {
     miners[2].start();
     miners[2].ready().await;
     eventually("two reveals", Duration::from_secs(120), || async {
-        (round(&net, task).await._3 == 2).then_some(())
+        (net.round(task).await._3 == 2).then_some(())
     })
     .await;
     assert!(
-        round(&net, task).await._0 < 2,
+        net.round(task).await._0 < 2,
         "still open: the victim has not revealed"
     );
 
     miners[0].start();
-    let r = finalized(&net, task).await;
+    let r = net.finalized_within(task, Duration::from_secs(180)).await;
     assert_eq!(r._0, 2);
     assert_eq!(
         r._6, 0b111,
@@ -381,10 +186,12 @@ async fn a_miner_killed_after_its_commit_reveals_after_restart_and_is_paid() {
     eventually(
         "the victim to claim its pay",
         Duration::from_secs(60),
-        || async { (balance(&net, victim).await > U256::ZERO).then_some(()) },
+        || async { (net.balance(victim).await > U256::ZERO).then_some(()) },
     )
     .await;
-    let commits = logs::<CommitReveal::Committed>(&net, net.suite.commit_reveal).await;
+    let commits = net
+        .logs::<CommitReveal::Committed>(net.suite.commit_reveal)
+        .await;
     assert_eq!(
         commits.iter().filter(|c| c.miner == victim).count(),
         1,
@@ -407,7 +214,7 @@ async fn gemma_miners_agree_on_readable_english() {
     let mut miners: Vec<MinerProcess> = (1..=3)
         .map(|i| {
             let mut m = MinerProcess::new(&net, i, dir.path(), false);
-            m.model = "gemma3-270m";
+            m.model = "gemma3-270m".into();
             m
         })
         .collect();
@@ -458,7 +265,7 @@ async fn gemma_miners_agree_on_readable_english() {
     let task = cor_client::events::<SessionQueue::TaskSubmitted>(&submitted)[0].taskId;
     let started = Instant::now();
     let r = loop {
-        let r = round(&net, task).await;
+        let r = net.round(task).await;
         if r._0 >= 2 {
             break r;
         }
@@ -473,7 +280,9 @@ async fn gemma_miners_agree_on_readable_english() {
         tokio::time::sleep(Duration::from_secs(1)).await;
     };
     assert_eq!((r._0, r._6), (2, 0b111));
-    let fin = logs::<CommitReveal::TaskFinalized>(&net, net.suite.commit_reveal).await;
+    let fin = net
+        .logs::<CommitReveal::TaskFinalized>(net.suite.commit_reveal)
+        .await;
     let fin = fin.iter().find(|e| e.taskId == task).unwrap();
     let text = String::from_utf8(
         content::fetch_verified(&fin.outputUri, fin.outputHash, 1 << 20)

@@ -5,6 +5,8 @@
 pub mod answer;
 pub mod gas;
 pub mod network;
+pub mod wait;
 
 pub use answer::Answer;
 pub use network::{events, Network, Shape};
+pub use wait::eventually;

@@ -2,8 +2,12 @@
 
 use std::{collections::HashMap, path::PathBuf};
 
-use alloy::{providers::Provider, rpc::types::TransactionReceipt};
+use alloy::{
+    providers::Provider,
+    rpc::types::{Filter, TransactionReceipt},
+};
 use alloy_primitives::{Address, B256, U256};
+use alloy_sol_types::SolEvent;
 use cor_abi::{
     CommitReveal, CorToken, NodePool, NodeReward, SessionPayment, SessionPaymentTable,
     SessionQueue, StakeQuota,
@@ -392,6 +396,55 @@ impl Network {
             .await
             .expect("quote");
         (q._0, q._1, q._2, q._3)
+    }
+
+    /// Every `E` event `address` emitted, oldest first.
+    pub async fn logs<E: SolEvent>(&self, address: Address) -> Vec<E> {
+        let filter = Filter::new()
+            .address(address)
+            .event_signature(E::SIGNATURE_HASH)
+            .from_block(0u64);
+        self.user
+            .provider()
+            .get_logs(&filter)
+            .await
+            .expect("eth_getLogs")
+            .iter()
+            .filter_map(|l| E::decode_log(&l.inner).ok().map(|d| d.data))
+            .collect()
+    }
+
+    /// A task's round as CommitReveal reports it (`_0` status: 2 resolved, 3 unresolved;
+    /// `_2` commits, `_3` reveals, `_6` agreeing seats).
+    pub async fn round(&self, task: U256) -> CommitReveal::taskReturn {
+        self.user
+            .view(
+                self.suite.commit_reveal,
+                &CommitReveal::taskCall { taskId: task },
+            )
+            .await
+            .expect("task")
+    }
+
+    /// Waits (up to `limit`) until `task` is final and returns its round.
+    pub async fn finalized_within(
+        &self,
+        task: U256,
+        limit: std::time::Duration,
+    ) -> CommitReveal::taskReturn {
+        crate::eventually("the task to be finalized", limit, || async {
+            let r = self.round(task).await;
+            (r._0 >= 2).then_some(r)
+        })
+        .await
+    }
+
+    /// `account`'s COR balance.
+    pub async fn balance(&self, account: Address) -> U256 {
+        self.user
+            .view(self.suite.token, &CorToken::balanceOfCall { account })
+            .await
+            .expect("balanceOf")
     }
 
     /// COR `account` can claim from SessionPayment.
