@@ -1,6 +1,7 @@
 //! Gas figures from the dev node's receipts: gas used, and the storage slots the
 //! transaction wrote (the dev node's `storageWrites` receipt field), next to the
-//! storage-only floor those writes cost on any EVM chain.
+//! storage-only floor those writes cost on any EVM chain. `cor-bench gas` and
+//! `cor-bench scale` report them.
 
 use alloy::{providers::Provider, rpc::types::TransactionReceipt};
 
@@ -31,6 +32,12 @@ impl Measured {
         BASE_GAS
             + FRESH_SLOT_GAS * u64::from(self.fresh)
             + UPDATED_SLOT_GAS * u64::from(self.updated)
+    }
+
+    /// Gas used over the storage floor: how much a call spends beyond the storage it
+    /// cannot avoid.
+    pub fn ratio(&self) -> f64 {
+        self.gas as f64 / self.floor() as f64
     }
 
     /// The sum of several measurements.
@@ -68,22 +75,4 @@ pub async fn measure(conn: &Connection, receipt: &TransactionReceipt) -> Measure
         fresh: count("fresh"),
         updated: count("updated"),
     }
-}
-
-/// A Markdown table of labelled measurements.
-pub fn table(rows: &[(String, Measured)]) -> String {
-    let mut out = String::from(
-        "| call | gas | fresh slots | updated slots | storage floor | gas / floor |\n|---|---:|---:|---:|---:|---:|\n",
-    );
-    for (label, m) in rows {
-        out.push_str(&format!(
-            "| {label} | {} | {} | {} | {} | {:.2} |\n",
-            m.gas,
-            m.fresh,
-            m.updated,
-            m.floor(),
-            m.gas as f64 / m.floor() as f64
-        ));
-    }
-    out
 }
