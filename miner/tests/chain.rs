@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use alloy_primitives::{keccak256, B256, U256};
 use cor_abi::{CommitReveal, NodeReward, SessionPayment, SessionQueue};
 use cor_client::{content, params::DeployParams};
-use cor_e2e::{eventually, network::MODEL, Network, Shape};
+use cor_e2e::{eventually, Network, Shape};
 use process::MinerProcess;
 
 fn params() -> DeployParams {
@@ -144,23 +144,12 @@ async fn a_miner_killed_after_its_commit_reveals_after_restart_and_is_paid() {
         .collect();
     // Miner 3 stays down at first, so the reveal window stays shut (it opens when all
     // three have committed) and the victim is caught between its commit and its reveal.
-    for m in &mut miners[..2] {
-        m.start();
-    }
-    for m in &mut miners[..2] {
-        m.ready().await;
-    }
+    MinerProcess::start_all(&mut miners[..2]).await;
     let victim = miners[0].address();
     let session = net.create_session(Shape::default()).await.unwrap();
     let (task, _, _) = net.submit(session, "Once upon a time").await.unwrap();
     eventually("the victim's commit", Duration::from_secs(120), || async {
-        let commits = net
-            .logs::<CommitReveal::Committed>(net.suite.commit_reveal)
-            .await;
-        commits
-            .iter()
-            .any(|c| c.taskId == task && c.miner == victim)
-            .then_some(())
+        net.committed(task, victim).await.then_some(())
     })
     .await;
     miners[0].kill();
@@ -218,35 +207,16 @@ async fn gemma_miners_agree_on_readable_english() {
             m
         })
         .collect();
-    for m in &mut miners {
-        m.start();
-    }
-    for m in &mut miners {
-        m.ready().await;
-    }
+    MinerProcess::start_all(&mut miners).await;
     // CPU inference by three processes sharing two cores: wider windows, a short answer.
-    let created = net
-        .user
-        .send(
-            net.suite.session_queue,
-            &SessionQueue::createSessionCall {
-                modelId: MODEL,
-                redundancy: 3,
-                consensus: 0,
-                thresholdBps: 6_000,
-                tolerance: 0,
-                slaTier: 0,
-                validatorDepth: 0,
-                executionDepth: 0,
-                paymentMode: 0,
-                routeHint: 0,
-                commitWindow: 900,
-                revealWindow: 300,
-            },
-        )
+    let session = net
+        .create_session(Shape {
+            commit_window: 900,
+            reveal_window: 300,
+            ..Shape::default()
+        })
         .await
         .unwrap();
-    let session = cor_client::events::<SessionQueue::SessionCreated>(&created)[0].sessionId;
     let prompt = "The three primary colours are";
     let submitted = net
         .user

@@ -9,7 +9,7 @@ mod process;
 use std::time::Duration;
 
 use alloy_primitives::{Address, U256};
-use cor_abi::{CommitReveal, NodePool, NodeReputation, NodeReward, SessionPayment, StakeQuota};
+use cor_abi::{CommitReveal, NodePool, NodeReward, SessionPayment, StakeQuota};
 use cor_client::params::{cor, DeployParams};
 use cor_e2e::{
     events, eventually,
@@ -67,14 +67,6 @@ async fn claimed_all(net: &Network, miner: Address) {
             .then_some(())
     })
     .await;
-}
-
-async fn stake(net: &Network, node: Address) -> U256 {
-    net.user
-        .view(net.suite.node_pool, &NodePool::nodeCall { node })
-        .await
-        .expect("node")
-        ._1
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -180,35 +172,20 @@ async fn a_dishonest_miner_loses_consensus_is_not_paid_and_its_reputation_falls(
         .map(|i| MinerProcess::new(&net, i, dir.path(), false))
         .collect();
     miners[2].model = other.display().to_string();
-    for m in &mut miners {
-        m.start();
-    }
-    for m in &mut miners {
-        m.ready().await;
-    }
+    MinerProcess::start_all(&mut miners).await;
     let liar = miners[2].address();
-    let net = &net;
-    let reputation = |node| async move {
-        net.user
-            .view(
-                net.suite.reputation,
-                &NodeReputation::reputationCall { node },
-            )
-            .await
-            .unwrap()
-    };
-    let before = reputation(liar).await;
+    let before = net.reputation(liar).await;
 
     let session = net.create_session(Shape::default()).await.unwrap();
     let (task, _, _) = net.submit(session, "Count to three:").await.unwrap();
     let r = net.finalized_within(task, TASK_LIMIT).await;
     assert_eq!(r._0, 2, "resolved by the two honest miners");
-    let agreed = agreeing(net, task).await;
+    let agreed = agreeing(&net, task).await;
     assert_eq!(agreed.len(), 2);
     assert!(!agreed.contains(&liar));
 
     for m in &miners[..2] {
-        claimed_all(net, m.address()).await;
+        claimed_all(&net, m.address()).await;
     }
     let accrued = net.logs::<SessionPayment::Accrued>(net.suite.payment).await;
     assert!(
@@ -218,10 +195,10 @@ async fn a_dishonest_miner_loses_consensus_is_not_paid_and_its_reputation_falls(
     assert_eq!(net.claimable(liar).await, U256::ZERO);
     assert_eq!(net.balance(liar).await, U256::ZERO);
     // Record: (assigned, committed, revealed, agreed, disagreed, missed, ewmaBps, ...).
-    let after = reputation(liar).await;
+    let after = net.reputation(liar).await;
     assert_eq!(after._4, before._4 + 1, "one more disagreement recorded");
     assert_eq!(after._3, before._3, "no agreement recorded");
-    let honest = reputation(miners[0].address()).await;
+    let honest = net.reputation(miners[0].address()).await;
     assert!(
         after._6 < honest._6,
         "its score is below an honest miner's: {} vs {}",
@@ -244,22 +221,13 @@ async fn a_miner_that_never_reveals_is_slashed_and_the_task_is_finalized_without
         .map(|i| MinerProcess::new(&net, i, dir.path(), false))
         .collect();
     // Miner 3 starts late so the reveal window stays shut until the victim is gone.
-    for m in &mut miners[..2] {
-        m.start();
-    }
-    for m in &mut miners[..2] {
-        m.ready().await;
-    }
+    MinerProcess::start_all(&mut miners[..2]).await;
     let victim = miners[0].address();
-    let staked = stake(&net, victim).await;
+    let staked = net.stake(victim).await;
     let session = net.create_session(Shape::default()).await.unwrap();
     let (task, _, _) = net.submit(session, "Count to three:").await.unwrap();
     eventually("the victim's commit", TASK_LIMIT, || async {
-        net.logs::<CommitReveal::Committed>(net.suite.commit_reveal)
-            .await
-            .iter()
-            .any(|c| c.taskId == task && c.miner == victim)
-            .then_some(())
+        net.committed(task, victim).await.then_some(())
     })
     .await;
     miners[0].kill();
@@ -286,7 +254,7 @@ async fn a_miner_that_never_reveals_is_slashed_and_the_task_is_finalized_without
         slashed[0].amount,
         cor(net.deployment.params.consensus.slash_amount)
     );
-    assert_eq!(stake(&net, victim).await, staked - slashed[0].amount);
+    assert_eq!(net.stake(victim).await, staked - slashed[0].amount);
     for m in &miners[1..] {
         claimed_all(&net, m.address()).await;
     }

@@ -9,8 +9,8 @@ use alloy::{
 use alloy_primitives::{Address, B256, U256};
 use alloy_sol_types::SolEvent;
 use cor_abi::{
-    CommitReveal, CorToken, NodePool, NodeReward, SessionPayment, SessionPaymentTable,
-    SessionQueue, StakeQuota,
+    CommitReveal, CorToken, NodePool, NodeReputation, NodeReward, SessionPayment,
+    SessionPaymentTable, SessionQueue, StakeQuota,
 };
 use cor_client::{
     deploy::deploy,
@@ -44,6 +44,30 @@ pub struct Shape {
     pub tolerance: u64,
     /// Payment mode (0 escrow, 1 quota).
     pub mode: u8,
+    /// Commit window, seconds.
+    pub commit_window: u64,
+    /// Reveal window, seconds.
+    pub reveal_window: u64,
+}
+
+impl Shape {
+    /// The `createSession` call for a session of this shape for [`MODEL`].
+    pub fn create_call(&self) -> SessionQueue::createSessionCall {
+        SessionQueue::createSessionCall {
+            modelId: MODEL,
+            redundancy: self.n,
+            consensus: self.consensus,
+            thresholdBps: self.threshold_bps,
+            tolerance: self.tolerance,
+            slaTier: 0,
+            validatorDepth: 0,
+            executionDepth: 0,
+            paymentMode: self.mode,
+            routeHint: 0,
+            commitWindow: self.commit_window,
+            revealWindow: self.reveal_window,
+        }
+    }
 }
 
 impl Default for Shape {
@@ -54,6 +78,8 @@ impl Default for Shape {
             threshold_bps: 6_000,
             tolerance: 0,
             mode: 0,
+            commit_window: WINDOW,
+            reveal_window: WINDOW,
         }
     }
 }
@@ -254,23 +280,7 @@ impl Network {
     /// [`Network::create_session`], returning the receipt.
     pub async fn open_session(&self, shape: Shape) -> Result<TransactionReceipt, ClientError> {
         self.user
-            .send(
-                self.suite.session_queue,
-                &SessionQueue::createSessionCall {
-                    modelId: MODEL,
-                    redundancy: shape.n,
-                    consensus: shape.consensus,
-                    thresholdBps: shape.threshold_bps,
-                    tolerance: shape.tolerance,
-                    slaTier: 0,
-                    validatorDepth: 0,
-                    executionDepth: 0,
-                    paymentMode: shape.mode,
-                    routeHint: 0,
-                    commitWindow: WINDOW,
-                    revealWindow: WINDOW,
-                },
-            )
+            .send(self.suite.session_queue, &shape.create_call())
             .await
     }
 
@@ -445,6 +455,35 @@ impl Network {
             .view(self.suite.token, &CorToken::balanceOfCall { account })
             .await
             .expect("balanceOf")
+    }
+
+    /// Whether `miner` has committed to `task` (from the `Committed` logs).
+    pub async fn committed(&self, task: U256, miner: Address) -> bool {
+        self.logs::<CommitReveal::Committed>(self.suite.commit_reveal)
+            .await
+            .iter()
+            .any(|c| c.taskId == task && c.miner == miner)
+    }
+
+    /// `node`'s reputation record: `(assigned, committed, revealed, agreed, disagreed,
+    /// missed, ewmaBps, streak, lastActive, level)`.
+    pub async fn reputation(&self, node: Address) -> NodeReputation::reputationReturn {
+        self.user
+            .view(
+                self.suite.reputation,
+                &NodeReputation::reputationCall { node },
+            )
+            .await
+            .expect("reputation")
+    }
+
+    /// COR `node` has staked in the NodePool.
+    pub async fn stake(&self, node: Address) -> U256 {
+        self.user
+            .view(self.suite.node_pool, &NodePool::nodeCall { node })
+            .await
+            .expect("node")
+            ._1
     }
 
     /// COR `account` can claim from SessionPayment.

@@ -15,7 +15,7 @@ use alloy_sol_types::SolCall;
 use cor_abi::{CommitReveal, CorToken, SessionPayment, SessionQueue, StakeQuota};
 use cor_client::{wallet::dev_account, ClientError, Connection};
 use cor_e2e::{
-    network::{Network, Shape, MODEL, WINDOW},
+    network::{Network, Shape, WINDOW},
     Answer,
 };
 
@@ -118,20 +118,7 @@ async fn raw_send(conn: &Connection, to: Address, data: Vec<u8>) -> TransactionR
 fn session_call(
     edit: impl FnOnce(&mut SessionQueue::createSessionCall),
 ) -> SessionQueue::createSessionCall {
-    let mut call = SessionQueue::createSessionCall {
-        modelId: MODEL,
-        redundancy: 3,
-        consensus: 0,
-        thresholdBps: 6_000,
-        tolerance: 0,
-        slaTier: 0,
-        validatorDepth: 0,
-        executionDepth: 0,
-        paymentMode: 0,
-        routeHint: 0,
-        commitWindow: WINDOW,
-        revealWindow: WINDOW,
-    };
+    let mut call = Shape::default().create_call();
     edit(&mut call);
     call
 }

@@ -4,7 +4,7 @@
 //! claimed. After each, every contract's COR balance equals what it owes.
 
 use alloy_primitives::{Address, U256};
-use cor_abi::{CommitReveal, NodePool, NodeReputation, NodeReward, SessionPayment};
+use cor_abi::{CommitReveal, NodePool, NodeReward, SessionPayment};
 use cor_client::params::cor;
 use cor_e2e::{
     events,
@@ -42,16 +42,6 @@ async fn finalize(net: &Network, task: U256) -> CommitReveal::TaskFinalized {
         .expect("TaskFinalized")
 }
 
-async fn reputation(net: &Network, node: Address) -> NodeReputation::reputationReturn {
-    net.user
-        .view(
-            net.suite.reputation,
-            &NodeReputation::reputationCall { node },
-        )
-        .await
-        .unwrap()
-}
-
 async fn points(net: &Network, node: Address) -> U256 {
     net.user
         .view(
@@ -60,14 +50,6 @@ async fn points(net: &Network, node: Address) -> U256 {
         )
         .await
         .unwrap()
-}
-
-async fn stake(net: &Network, node: Address) -> U256 {
-    net.user
-        .view(net.suite.node_pool, &NodePool::nodeCall { node })
-        .await
-        .unwrap()
-        ._1
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -108,7 +90,7 @@ async fn exact_consensus_pays_agreeing_miners_and_records_reputation_gas_and_poi
     let share = miners_part / U256::from(3u64);
     for miner in &seats {
         assert_eq!(net.claimable(*miner).await, share);
-        let r = reputation(&net, *miner).await;
+        let r = net.reputation(*miner).await;
         assert_eq!((r._0, r._1, r._2, r._3, r._4, r._5), (1, 1, 1, 1, 0, 0));
         assert!(points(&net, *miner).await > U256::ZERO);
     }
@@ -255,7 +237,7 @@ async fn a_dishonest_minority_loses_consensus_is_not_paid_and_its_share_is_refun
         net.escrow().await,
         (cor(USER_ESCROW) - total + share, U256::ZERO)
     );
-    let liar = reputation(&net, seats[1]).await;
+    let liar = net.reputation(seats[1]).await;
     assert_eq!((liar._3, liar._4), (0, 1));
     assert_eq!(points(&net, seats[1]).await, U256::ZERO);
     net.assert_conserved().await;
@@ -302,8 +284,8 @@ async fn a_miner_that_commits_and_never_reveals_is_slashed_and_the_others_finali
     let slash = cor(net.deployment.params.consensus.slash_amount);
     assert_eq!(slashed[0].amount, slash);
     let min_stake = cor(net.deployment.params.nodes.min_stake);
-    assert_eq!(stake(&net, seats[2]).await, min_stake - slash);
-    let r = reputation(&net, seats[2]).await;
+    assert_eq!(net.stake(seats[2]).await, min_stake - slash);
+    let r = net.reputation(seats[2]).await;
     assert_eq!((r._1, r._2, r._5), (1, 0, 1));
     net.assert_conserved().await;
 }
@@ -328,8 +310,8 @@ async fn a_miner_that_never_commits_loses_reputation_only() {
         RESOLVED
     );
     let min_stake = cor(net.deployment.params.nodes.min_stake);
-    assert_eq!(stake(&net, seats[2]).await, min_stake);
-    let r = reputation(&net, seats[2]).await;
+    assert_eq!(net.stake(seats[2]).await, min_stake);
+    let r = net.reputation(seats[2]).await;
     assert_eq!((r._0, r._1, r._5), (1, 0, 1));
     net.assert_conserved().await;
 }

@@ -55,13 +55,18 @@ impl MinerProcess {
         let mut miners: Vec<MinerProcess> = (1..=3)
             .map(|i| MinerProcess::new(net, i, dir, i == 1))
             .collect();
-        for m in &mut miners {
+        Self::start_all(&mut miners).await;
+        miners
+    }
+
+    /// Starts every miner, then waits until each is ready (they load in parallel).
+    pub(crate) async fn start_all(miners: &mut [MinerProcess]) {
+        for m in miners.iter_mut() {
             m.start();
         }
-        for m in &mut miners {
+        for m in miners.iter_mut() {
             m.ready().await;
         }
-        miners
     }
 
     /// Starts the process (again, after [`MinerProcess::kill`]: same state directory).
