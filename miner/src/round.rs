@@ -4,13 +4,14 @@
 
 use std::sync::{atomic::Ordering, Arc};
 
+use alloy::rpc::types::TransactionReceipt;
 use alloy_sol_types::SolCall;
 use cor_abi::CommitReveal;
 use cor_client::{submit::Submitter, ClientError, Suite};
 
 use crate::{
     metrics::Metrics,
-    store::{Outcome, Stage, Store, StoreError, TaskRecord},
+    store::{Answer, Outcome, Stage, Store, StoreError, TaskRecord},
 };
 
 /// Why a step failed (it is tried again next round).
@@ -127,11 +128,19 @@ impl Rounds {
             .await
     }
 
+    /// Sends `call` to CommitReveal through the node's one submitter (one nonce
+    /// sequence) and counts the transaction and its gas.
+    async fn send<C: SolCall>(&self, call: &C) -> Result<TransactionReceipt, ClientError> {
+        let receipt = self
+            .submitter
+            .send(self.suite.commit_reveal, call.abi_encode().into())
+            .await?;
+        self.metrics.record_tx(receipt.gas_used);
+        Ok(receipt)
+    }
+
     async fn commit(&self, record: &mut TaskRecord) -> Result<(), StepError> {
-        let answer = record
-            .answer
-            .clone()
-            .ok_or(StepError::NoAnswer(record.task_id))?;
+        let answer = answer_of(record)?;
         if self.seat_state(record).await? >= SEAT_COMMITTED {
             // Sent before a restart, or by a duplicate: the chain has it.
             return self.set(record, Stage::Committed);
@@ -140,13 +149,8 @@ impl Rounds {
             taskId: record.task_id,
             commitment: answer.commitment,
         };
-        match self
-            .submitter
-            .send(self.suite.commit_reveal, call.abi_encode().into())
-            .await
-        {
+        match self.send(&call).await {
             Ok(receipt) => {
-                self.metrics.record_tx(receipt.gas_used);
                 self.metrics.committed.fetch_add(1, Ordering::Relaxed);
                 tracing::info!(task = %record.task_id, seat = record.seat, commitment = %answer.commitment, gas = receipt.gas_used, "committed");
                 self.set(record, Stage::Committed)
@@ -160,10 +164,7 @@ impl Rounds {
     }
 
     async fn reveal(&self, record: &mut TaskRecord, now: u64) -> Result<(), StepError> {
-        let answer = record
-            .answer
-            .clone()
-            .ok_or(StepError::NoAnswer(record.task_id))?;
+        let answer = answer_of(record)?;
         if self.seat_state(record).await? >= SEAT_REVEALED {
             self.set(record, Stage::Revealed)?;
             return self.settle(record).await;
@@ -185,13 +186,8 @@ impl Rounds {
             outputUri: uri.clone().into_bytes().into(),
             salt: answer.salt,
         };
-        match self
-            .submitter
-            .send(self.suite.commit_reveal, call.abi_encode().into())
-            .await
-        {
+        match self.send(&call).await {
             Ok(receipt) => {
-                self.metrics.record_tx(receipt.gas_used);
                 self.metrics.revealed.fetch_add(1, Ordering::Relaxed);
                 tracing::info!(task = %record.task_id, seat = record.seat, output = %answer.output_hash, %uri, gas = receipt.gas_used, "revealed");
                 self.set(record, Stage::Revealed)?;
@@ -222,13 +218,8 @@ impl Rounds {
         let call = CommitReveal::finalizeCall {
             taskId: record.task_id,
         };
-        match self
-            .submitter
-            .send(self.suite.commit_reveal, call.abi_encode().into())
-            .await
-        {
+        match self.send(&call).await {
             Ok(receipt) => {
-                self.metrics.record_tx(receipt.gas_used);
                 tracing::info!(task = %record.task_id, gas = receipt.gas_used, "finalized (last reveal)");
             }
             Err(e) => {
@@ -252,6 +243,14 @@ impl Rounds {
         };
         self.set(record, Stage::Done(outcome))
     }
+}
+
+/// The answer computed for the task: every step after `Answered` needs it.
+fn answer_of(record: &TaskRecord) -> Result<Answer, StepError> {
+    record
+        .answer
+        .clone()
+        .ok_or(StepError::NoAnswer(record.task_id))
 }
 
 fn reverted_with(e: &ClientError, name: &str) -> bool {
