@@ -279,6 +279,42 @@ pub struct MinerConfig {
     pub from_block: Option<u64>,
 }
 
+impl MinerConfig {
+    /// A miner on a local network (`cor up`, benchmarks): dev account `account`, serving
+    /// `model`, polling every second and claiming every two, registering itself.
+    #[allow(clippy::too_many_arguments)]
+    pub fn local(
+        rpc_url: &str,
+        ws_url: Option<&str>,
+        deployments: &Path,
+        account: u32,
+        state_dir: PathBuf,
+        listen_addr: SocketAddr,
+        model: ServedModel,
+    ) -> Self {
+        MinerConfig {
+            rpc_url: rpc_url.to_owned(),
+            ws_url: ws_url.map(str::to_owned),
+            deployments: deployments.to_owned(),
+            signer: Signer::DevAccount(account),
+            state_dir,
+            listen_addr,
+            public_url: None,
+            models: vec![model],
+            peers: vec![],
+            poll: Duration::from_secs(1),
+            claim_every: Duration::from_secs(2),
+            max_input_bytes: 64 * 1024,
+            max_tokens_limit: 4096,
+            receipt_timeout: Duration::from_secs(30),
+            max_bumps: 3,
+            register: true,
+            metadata: format!("local-miner-{account}"),
+            from_block: None,
+        }
+    }
+}
+
 impl TryFrom<FileConfig> for MinerConfig {
     type Error = ConfigError;
 

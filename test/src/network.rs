@@ -217,10 +217,17 @@ impl Network {
 
     /// Starts the dev node again on the same port from its saved state.
     pub fn restart_node(&mut self) {
+        self.restart_node_with(None);
+    }
+
+    /// [`Network::restart_node`], then mining a block every `block_time` (`None`: a block
+    /// per transaction), as a real chain does: set up fast, then measure with blocks.
+    pub fn restart_node_with(&mut self, block_time: Option<std::time::Duration>) {
         self.node.shutdown();
         let port = self.node.addr().port();
         self.node = DevNode::start(NodeConfig {
             port,
+            block_time,
             state_dir: Some(self.dir.join("chain")),
             ..NodeConfig::for_tests()
         })

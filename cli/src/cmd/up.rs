@@ -351,30 +351,19 @@ fn miner_config(
     port: u16,
     model_dir: &Path,
 ) -> MinerConfig {
-    MinerConfig {
-        rpc_url: url.to_owned(),
-        ws_url: Some(ws.to_owned()),
-        deployments: deployments.to_owned(),
-        signer: Signer::DevAccount(account),
-        state_dir: args.dir.join(format!("miner-{account}")),
-        listen_addr: std::net::SocketAddr::from(([127, 0, 0, 1], port)),
-        public_url: None,
-        models: vec![ServedModel {
+    MinerConfig::local(
+        url,
+        Some(ws),
+        deployments,
+        account,
+        args.dir.join(format!("miner-{account}")),
+        std::net::SocketAddr::from(([127, 0, 0, 1], port)),
+        ServedModel {
             id: MODEL,
             source: ModelSource::Path(model_dir.to_owned()),
             dtype: Dtype::F32,
-        }],
-        peers: vec![],
-        poll: Duration::from_secs(1),
-        claim_every: Duration::from_secs(2),
-        max_input_bytes: 64 * 1024,
-        max_tokens_limit: 4096,
-        receipt_timeout: Duration::from_secs(30),
-        max_bumps: 3,
-        register: true,
-        metadata: format!("cor-up-miner-{account}"),
-        from_block: None,
-    }
+        },
+    )
 }
 
 /// Runs one task through the whole protocol, telling each step.
