@@ -189,18 +189,19 @@ pub async fn run(config: &Config) -> Result<(Results, Report), BenchError> {
     })?;
     tracing::info!("compiling bench/sol/BenchToken.sol with solcjs");
     let bench_token = tools::compile_bench_token(&solcjs, &work).await?;
-    let mut versions = vec![
-        (
-            "cor-devnode".to_owned(),
-            format!("{} (in process{})", env!("CARGO_PKG_VERSION"), git_commit()),
-        ),
+    // The dev node and cor-bench, with anvil and solc between them.
+    let mut versions = crate::versions();
+    versions.insert(
+        1,
         ("anvil".to_owned(), tools::version("anvil", &anvil).await?),
+    );
+    versions.insert(
+        2,
         (
             "solc (solcjs)".to_owned(),
             tools::version("solcjs", &solcjs).await?,
         ),
-    ];
-    versions.push(("cor-bench".to_owned(), env!("CARGO_PKG_VERSION").to_owned()));
+    );
 
     let mut comparison = Vec::new();
     let comparing = config.parts.contains(&Part::Comparison);
@@ -240,17 +241,6 @@ pub async fn run(config: &Config) -> Result<(Results, Report), BenchError> {
     };
     let report = report(&results, config);
     Ok((results, report))
-}
-
-fn git_commit() -> String {
-    std::process::Command::new("git")
-        .args(["rev-parse", "--short", "HEAD"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .map(|o| format!(", git {}", String::from_utf8_lossy(&o.stdout).trim()))
-        .unwrap_or_default()
 }
 
 async fn start(kind: Kind, mining: Mining, anvil: &Path, work: &Path) -> Result<Node, BenchError> {
