@@ -685,28 +685,12 @@ async fn step(
         seat_conns.push(nodes.connect(chain, seat).await?);
     }
     for (_, conn) in &seat_conns {
-        conn.send(
-            s.commit_reveal,
-            &CommitReveal::commitCall {
-                taskId: task,
-                commitment: answer.commitment(task, conn.address()),
-            },
-        )
-        .await?;
+        conn.send(s.commit_reveal, &answer.commit_call(task, conn.address()))
+            .await?;
     }
     for (_, conn) in &seat_conns {
-        conn.send(
-            s.commit_reveal,
-            &CommitReveal::revealCall {
-                taskId: task,
-                outputHash: answer.output_hash,
-                fingerprint: answer.fingerprint,
-                score: answer.score,
-                outputUri: answer.uri.clone().into_bytes().into(),
-                salt: answer.salt,
-            },
-        )
-        .await?;
+        conn.send(s.commit_reveal, &answer.reveal_call(task))
+            .await?;
     }
     chain
         .owner

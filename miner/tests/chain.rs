@@ -139,31 +139,9 @@ async fn three_miners_serve_an_exact_session_and_skip_bad_input() {
 async fn a_miner_killed_after_its_commit_reveals_after_restart_and_is_paid() {
     let net = Network::start_with(params(), 3).await;
     let dir = tempfile::tempdir().unwrap();
-    let mut miners: Vec<MinerProcess> = (1..=3)
-        .map(|i| MinerProcess::new(&net, i, dir.path(), false))
-        .collect();
-    // Miner 3 stays down at first, so the reveal window stays shut (it opens when all
-    // three have committed) and the victim is caught between its commit and its reveal.
-    MinerProcess::start_all(&mut miners[..2]).await;
+    let (mut miners, task) =
+        MinerProcess::one_killed_after_commit(&net, dir.path(), "Once upon a time").await;
     let victim = miners[0].address();
-    let session = net.create_session(Shape::default()).await.unwrap();
-    let (task, _, _) = net.submit(session, "Once upon a time").await.unwrap();
-    eventually("the victim's commit", Duration::from_secs(120), || async {
-        net.committed(task, victim).await.then_some(())
-    })
-    .await;
-    miners[0].kill();
-
-    miners[2].start();
-    miners[2].ready().await;
-    eventually("two reveals", Duration::from_secs(120), || async {
-        (net.round(task).await._3 == 2).then_some(())
-    })
-    .await;
-    assert!(
-        net.round(task).await._0 < 2,
-        "still open: the victim has not revealed"
-    );
 
     miners[0].start();
     let r = net.finalized_within(task, Duration::from_secs(180)).await;

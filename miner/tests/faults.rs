@@ -217,27 +217,10 @@ async fn a_dishonest_miner_loses_consensus_is_not_paid_and_its_reputation_falls(
 async fn a_miner_that_never_reveals_is_slashed_and_the_task_is_finalized_without_it() {
     let net = Network::start_with(params(), 3).await;
     let dir = tempfile::tempdir().unwrap();
-    let mut miners: Vec<MinerProcess> = (1..=3)
-        .map(|i| MinerProcess::new(&net, i, dir.path(), false))
-        .collect();
-    // Miner 3 starts late so the reveal window stays shut until the victim is gone.
-    MinerProcess::start_all(&mut miners[..2]).await;
+    let (miners, task) =
+        MinerProcess::one_killed_after_commit(&net, dir.path(), "Count to three:").await;
     let victim = miners[0].address();
     let staked = net.stake(victim).await;
-    let session = net.create_session(Shape::default()).await.unwrap();
-    let (task, _, _) = net.submit(session, "Count to three:").await.unwrap();
-    eventually("the victim's commit", TASK_LIMIT, || async {
-        net.committed(task, victim).await.then_some(())
-    })
-    .await;
-    miners[0].kill();
-    miners[2].start();
-    miners[2].ready().await;
-    eventually("the two live reveals", TASK_LIMIT, || async {
-        (net.round(task).await._3 == 2).then_some(())
-    })
-    .await;
-    assert!(net.round(task).await._0 < 2, "open while a reveal is due");
 
     // The keeper closes the task once its reveal deadline has passed.
     let _keeper = keeper(&net).await;

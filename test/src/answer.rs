@@ -1,6 +1,7 @@
 //! What a miner reveals for a task, built from an output text.
 
 use alloy_primitives::{keccak256, Address, B256, U256};
+use cor_abi::CommitReveal;
 
 /// An output and everything its commitment binds.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -48,5 +49,25 @@ impl Answer {
             self.score,
             self.salt,
         )
+    }
+
+    /// `CommitReveal.commit` of this answer by `miner` for `task`.
+    pub fn commit_call(&self, task: U256, miner: Address) -> CommitReveal::commitCall {
+        CommitReveal::commitCall {
+            taskId: task,
+            commitment: self.commitment(task, miner),
+        }
+    }
+
+    /// `CommitReveal.reveal` of this answer for `task`.
+    pub fn reveal_call(&self, task: U256) -> CommitReveal::revealCall {
+        CommitReveal::revealCall {
+            taskId: task,
+            outputHash: self.output_hash,
+            fingerprint: self.fingerprint,
+            score: self.score,
+            outputUri: self.uri.clone().into_bytes().into(),
+            salt: self.salt,
+        }
     }
 }

@@ -339,13 +339,9 @@ impl Network {
         task: U256,
         answer: &Answer,
     ) -> Result<TransactionReceipt, ClientError> {
-        let commitment = answer.commitment(task, conn.address());
         conn.send(
             self.suite.commit_reveal,
-            &CommitReveal::commitCall {
-                taskId: task,
-                commitment,
-            },
+            &answer.commit_call(task, conn.address()),
         )
         .await
     }
@@ -367,18 +363,8 @@ impl Network {
         task: U256,
         answer: &Answer,
     ) -> Result<TransactionReceipt, ClientError> {
-        conn.send(
-            self.suite.commit_reveal,
-            &CommitReveal::revealCall {
-                taskId: task,
-                outputHash: answer.output_hash,
-                fingerprint: answer.fingerprint,
-                score: answer.score,
-                outputUri: answer.uri.clone().into_bytes().into(),
-                salt: answer.salt,
-            },
-        )
-        .await
+        conn.send(self.suite.commit_reveal, &answer.reveal_call(task))
+            .await
     }
 
     /// Anyone (the owner here) finalizes `task`.

@@ -266,15 +266,7 @@ async fn bad_input_is_refused_with_a_typed_error_and_changes_nothing() {
         "CommitmentMismatch"
     );
     // The same mismatch sent raw reaches the chain and fails there.
-    let data = CommitReveal::revealCall {
-        taskId: task,
-        outputHash: wrong.output_hash,
-        fingerprint: wrong.fingerprint,
-        score: wrong.score,
-        outputUri: wrong.uri.clone().into_bytes().into(),
-        salt: wrong.salt,
-    }
-    .abi_encode();
+    let data = wrong.reveal_call(task).abi_encode();
     let receipt = raw_send(net.miner(seats[0]), net.suite.commit_reveal, data).await;
     assert!(!receipt.status());
     assert_eq!(state(&net, task).await, before, "wrong reveals");

@@ -9,9 +9,9 @@ use std::{
     time::{Duration, Instant},
 };
 
-use alloy_primitives::Address;
+use alloy_primitives::{Address, U256};
 use cor_client::content;
-use cor_e2e::{network::MODEL, Network};
+use cor_e2e::{eventually, network::MODEL, Network, Shape};
 
 /// A `cor-miner` process for dev account `account`.
 pub(crate) struct MinerProcess {
@@ -67,6 +67,38 @@ impl MinerProcess {
         for m in miners.iter_mut() {
             m.ready().await;
         }
+    }
+
+    /// Miner 1 SIGKILLed between its commit and its reveal. Only miners 1 and 2 run at
+    /// first, so the reveal window of a task (a new default session, `prompt`) stays shut:
+    /// it opens once every seat has committed. Miner 1 is killed once its commit is on
+    /// chain; miner 3 then starts, and the other two reveal. Returns the three miners
+    /// (miner 1 down) and the task, still open.
+    pub(crate) async fn one_killed_after_commit(
+        net: &Network,
+        dir: &Path,
+        prompt: &str,
+    ) -> (Vec<MinerProcess>, U256) {
+        let limit = Duration::from_secs(180);
+        let mut miners: Vec<MinerProcess> = (1..=3)
+            .map(|i| MinerProcess::new(net, i, dir, false))
+            .collect();
+        Self::start_all(&mut miners[..2]).await;
+        let victim = miners[0].address();
+        let session = net.create_session(Shape::default()).await.unwrap();
+        let (task, _, _) = net.submit(session, prompt).await.unwrap();
+        eventually("the victim's commit", limit, || async {
+            net.committed(task, victim).await.then_some(())
+        })
+        .await;
+        miners[0].kill();
+        Self::start_all(&mut miners[2..]).await;
+        eventually("the two live reveals", limit, || async {
+            (net.round(task).await._3 == 2).then_some(())
+        })
+        .await;
+        assert!(net.round(task).await._0 < 2, "open while a reveal is due");
+        (miners, task)
     }
 
     /// Starts the process (again, after [`MinerProcess::kill`]: same state directory).
